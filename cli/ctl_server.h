@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The daemon side of the control protocol (see ctl_proto.h): a unix socket
+ * (mode 0600, so root-only by default) served from one thread with poll().
+ * Clients are non-blocking and bounded: a request over CTL_MAX_REQUEST, or
+ * not JSON, or without a "cmd" string gets an {"error": ...} reply and the
+ * connection is closed; a slow or silent client never blocks the daemon.
+ * Single-threaded: all calls from the control thread.
+ */
+#ifndef CTL_SERVER_H
+#define CTL_SERVER_H
+
+#include <jansson.h>
+
+#include "ctl_err.h"
+
+struct ctl_server;
+
+/*
+ * Handles one request. args is the request's "args" object (never NULL).
+ * Returns the result object (ownership passes to the server) or NULL with
+ * err set.
+ */
+typedef json_t *ctl_handler_fn(void *ctx, const char *cmd, json_t *args, struct ctl_err *err);
+
+/*
+ * Creates the listening socket at path (making its directory; replacing a
+ * stale socket, refusing when a daemon already answers there). Returns the
+ * server or NULL with errno set and err filled.
+ */
+struct ctl_server *ctl_server_create(const char *path, ctl_handler_fn *handler, void *ctx,
+				     struct ctl_err *err);
+
+/*
+ * Waits up to timeout_ms for socket activity and serves it: accepts
+ * clients, reads requests, runs the handler, writes replies. Returns 0, or
+ * -EINTR when a signal interrupted the wait.
+ */
+int ctl_server_poll(struct ctl_server *srv, int timeout_ms);
+
+/* Closes every client and the socket and removes the socket file. Accepts NULL. */
+void ctl_server_free(struct ctl_server *srv);
+
+#endif

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * vswitchctl: the command line of hvnet (docs/vswitchctl.md). Turns
+ * "OBJECT VERB ARGS" into one control-protocol request, prints the reply
+ * as text (or as one JSON object with --json). Exit status: 0 success,
+ * 1 error (the daemon's or a bad value, printed as "vswitchctl: error:"),
+ * 2 usage error. Values are validated by vswitchd, so any client of the
+ * socket gets the same checks; vswitchctl checks only the syntax.
+ */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "ctl_proto.h"
+#include "hvnet_config.h"
+
+enum arg_type {
+	A_STR,	 /* string */
+	A_INT,	 /* decimal integer, sent as a JSON number */
+	A_FLAG,	 /* option without a value: true */
+	A_ONOFF, /* on|off, sent as a boolean */
+};
+
+struct arg {
+	const char *name; /* option name without "--", or positional placeholder */
+	const char *key;  /* JSON key */
+	enum arg_type type;
+};
+
+struct command {
+	const char *object, *verb, *cmd;
+	struct arg pos[4];   /* positional arguments, all required, in order */
+	struct arg opt[12];  /* options */
+	const char *usage;
+};
+
+#define END {NULL, NULL, A_STR}
+
+static const struct command commands[] = {
+	{"status", NULL, "status", {END}, {END}, "status"},
+	{"switch", "add", "switch.add", {{"NAME", "name", A_STR}, END},
+	 {{"type", "type", A_STR}, {"uplink", "uplink", A_STR},
+	  {"allow-management-os", "allow_management_os", A_FLAG}, END},
+	 "switch add NAME --type external|internal|private [--uplink DEVARGS] [--allow-management-os]"},
+	{"switch", "del", "switch.del", {{"NAME", "name", A_STR}, END}, {END}, "switch del NAME"},
+	{"switch", "list", "switch.list", {END}, {END}, "switch list"},
+	{"switch", "show", "switch.show", {{"NAME", "name", A_STR}, END}, {END}, "switch show NAME"},
+	{"port", "add", "port.add", {{"SWITCH", "switch", A_STR}, {"PORT", "name", A_STR}, END},
+	 {{"kind", "kind", A_STR}, {"memif-socket", "memif_socket", A_STR},
+	  {"memif-id", "memif_id", A_INT}, {"role", "role", A_STR}, {"path", "path", A_STR},
+	  {"server", "server", A_FLAG}, {"rx", "rx", A_STR}, {"tx", "tx", A_STR},
+	  {"ifname", "ifname", A_STR}, {"devargs", "devargs", A_STR}, {"down", "down", A_FLAG}, END},
+	 "port add SWITCH PORT --kind memif|pcap|tap|ethdev|vhostuser [kind options] [--down]\n"
+	 "    memif: --memif-socket PATH --memif-id N [--role server|client]\n"
+	 "    vhostuser: --path SOCKET [--server]   pcap: --rx FILE [--tx FILE]\n"
+	 "    tap: --ifname NAME   ethdev: --devargs STRING"},
+	{"port", "del", "port.del", {{"PORT", "name", A_STR}, END}, {END}, "port del PORT"},
+	{"port", "list", "port.list", {END}, {END}, "port list [SWITCH]"},
+	{"port", "show", "port.show", {{"PORT", "name", A_STR}, END}, {END}, "port show PORT"},
+	{"port", "set", "port.set", {{"PORT", "name", A_STR}, END},
+	 {{"admin", "admin", A_STR}, {"mac-spoofing", "mac_spoofing", A_ONOFF},
+	  {"dhcp-guard", "dhcp_guard", A_ONOFF}, {"router-guard", "router_guard", A_ONOFF},
+	  {"static-mac", "static_mac", A_STR}, {"max-bandwidth", "max_bandwidth", A_INT},
+	  {"storm-limit", "storm_limit", A_INT}, {"mirror", "mirror", A_STR}, END},
+	 "port set PORT [--admin up|down] [--static-mac MAC] [--mac-spoofing on|off]\n"
+	 "    [--dhcp-guard on|off] [--router-guard on|off] [--max-bandwidth BPS]\n"
+	 "    [--storm-limit PPS] [--mirror none|source|destination]"},
+	{"port", "vlan", "port.vlan", {{"PORT", "name", A_STR}, {"MODE", "mode", A_STR}, END},
+	 {{"allowed", "allowed", A_STR}, {"native", "native", A_INT}, END},
+	 "port vlan PORT untagged | access VID | trunk --allowed LIST [--native VID]"},
+	{"port", "stats", "port.stats", {{"PORT", "name", A_STR}, END},
+	 {{"clear", "clear", A_FLAG}, END}, "port stats PORT [--clear]"},
+	{"fdb", "show", "fdb.show", {{"SWITCH", "switch", A_STR}, END},
+	 {{"vlan", "vlan", A_INT}, END}, "fdb show SWITCH [--vlan VID]"},
+	{"fdb", "add", "fdb.add",
+	 {{"SWITCH", "switch", A_STR}, {"MAC", "mac", A_STR}, {"PORT", "port", A_STR}, END},
+	 {{"vlan", "vlan", A_INT}, END}, "fdb add SWITCH MAC PORT [--vlan VID]"},
+	{"fdb", "del", "fdb.del", {{"SWITCH", "switch", A_STR}, {"MAC", "mac", A_STR}, END},
+	 {{"vlan", "vlan", A_INT}, END}, "fdb del SWITCH MAC [--vlan VID]"},
+	{"fdb", "flush", "fdb.flush", {{"SWITCH", "switch", A_STR}, END}, {END}, "fdb flush SWITCH"},
+};
+
+static bool json_out;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vswitchctl [--socket PATH] [--json] OBJECT VERB [ARGS]\n\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %s\n", commands[i].usage);
+	fprintf(f, "\nsocket: --socket, else $HVNET_SOCKET, else %s\n", CTL_DEFAULT_SOCKET);
+}
+
+static void __attribute__((noreturn, format(printf, 2, 3))) fail(int status, const char *fmt, ...)
+{
+	char msg[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (json_out && status == 1) {
+		json_t *o = json_pack("{s:s}", "error", msg);
+
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+	}
+	fprintf(stderr, "vswitchctl: %s: %s\n", status == 2 ? "usage" : "error", msg);
+	exit(status);
+}
+
+static const struct command *find_command(const char *object, const char *verb)
+{
+	bool object_known = false;
+
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		const struct command *c = &commands[i];
+
+		if (strcmp(c->object, object))
+			continue;
+		object_known = true;
+		if (!c->verb || (verb && !strcmp(c->verb, verb)))
+			return c;
+	}
+	if (!object_known)
+		fail(2, "unknown object '%s' (want status|switch|port|fdb)", object);
+	fail(2, "'%s' needs a verb: %s", object,
+	     !strcmp(object, "switch") ? "add|del|list|show"
+	     : !strcmp(object, "port") ? "add|del|list|show|set|vlan|stats"
+				       : "show|add|del|flush");
+}
+
+static json_t *value(const struct arg *a, const char *s)
+{
+	const char *p = s;
+
+	switch (a->type) {
+	case A_INT:
+		while (isdigit((unsigned char)*p))
+			p++;
+		if (!*s || *p || p - s > 18)
+			fail(1, "%s: want a whole number, got '%s'", a->name, s);
+		return json_integer(strtoll(s, NULL, 10));
+	case A_ONOFF:
+		if (strcmp(s, "on") && strcmp(s, "off"))
+			fail(1, "%s: want on or off, got '%s'", a->name, s);
+		return json_boolean(!strcmp(s, "on"));
+	default:
+		return json_string(s);
+	}
+}
+
+static const struct arg *find_opt(const struct command *c, const char *name)
+{
+	for (const struct arg *a = c->opt; a->name; a++) {
+		if (!strcmp(a->name, name))
+			return a;
+	}
+	return NULL;
+}
+
+/* Fills args from argv (after OBJECT VERB) according to c. */
+static void parse_args(const struct command *c, int argc, char **argv, json_t *args)
+{
+	const struct arg *pos = c->pos;
+	int n_extra = 0;
+
+	for (int i = 0; i < argc; i++) {
+		const char *w = argv[i];
+		const struct arg *a;
+
+		if (strncmp(w, "--", 2)) {
+			if (pos->name)
+				json_object_set_new(args, pos->key, value(pos, w)), pos++;
+			else if (!strcmp(c->cmd, "port.vlan") && !n_extra++)
+				json_object_set_new(args, "vid", value(&(struct arg){"VID", "vid", A_INT}, w));
+			else if (!strcmp(c->cmd, "port.list") && !n_extra++)
+				json_object_set_new(args, "switch", json_string(w));
+			else
+				fail(2, "unexpected argument '%s'\n  %s", w, c->usage);
+			continue;
+		}
+		a = find_opt(c, w + 2);
+		if (!a)
+			fail(2, "unknown option '%s'\n  %s", w, c->usage);
+		if (a->type == A_FLAG) {
+			json_object_set_new(args, a->key, json_true());
+			continue;
+		}
+		if (++i == argc)
+			fail(2, "option '%s' needs a value\n  %s", w, c->usage);
+		json_object_set_new(args, a->key, value(a, argv[i]));
+	}
+	if (pos->name)
+		fail(2, "missing %s\n  %s", pos->name, c->usage);
+}
+
+/* Prints a scalar JSON value as text. */
+static void print_scalar(const json_t *v)
+{
+	if (json_is_string(v))
+		fputs(json_string_value(v), stdout);
+	else if (json_is_null(v))
+		fputs("-", stdout);
+	else {
+		char *s = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		fputs(s ? s : "?", stdout);
+		free(s);
+	}
+}
+
+/* Prints a list of objects as a table with the given columns. */
+static void print_table(const json_t *list, const char *const *cols, const int *widths)
+{
+	size_t i;
+	json_t *row;
+
+	for (int c = 0; cols[c]; c++)
+		printf("%-*s", widths[c], cols[c]);
+	putchar('\n');
+	json_array_foreach(list, i, row) {
+		for (int c = 0; cols[c]; c++) {
+			json_t *v = json_object_get(row, cols[c]);
+			char *s = json_is_string(v)   ? strdup(json_string_value(v))
+				  : json_is_object(v) ? strdup(json_string_value(json_object_get(v, "mode")))
+				  : !v || json_is_null(v) ? strdup("-")
+							   : json_dumps(v, JSON_ENCODE_ANY);
+
+			printf("%-*s", widths[c], s ? s : "-");
+			free(s);
+		}
+		putchar('\n');
+	}
+}
+
+/* Prints an object as "key: value" lines, nested objects indented. */
+static void print_object(const json_t *o, int indent)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)o, key, v) {
+		printf("%*s%s:", indent, "", key);
+		if (json_is_object(v)) {
+			putchar('\n');
+			print_object(v, indent + 2);
+			continue;
+		}
+		if (json_is_array(v)) {
+			size_t i;
+			json_t *e;
+
+			json_array_foreach(v, i, e) {
+				putchar(' ');
+				print_scalar(e);
+			}
+			putchar('\n');
+			continue;
+		}
+		putchar(' ');
+		print_scalar(v);
+		putchar('\n');
+	}
+}
+
+static void print_text(const struct command *c, const json_t *r)
+{
+	static const char *const sw_cols[] = {"name", "type", "uplink", "host_vnic", "ports", NULL};
+	static const int sw_w[] = {16, 10, 20, 16, 6};
+	static const char *const port_cols[] = {"name", "switch", "kind", "admin", "vlan", "mac", NULL};
+	static const int port_w[] = {20, 14, 11, 7, 10, 18};
+	static const char *const fdb_cols[] = {"mac", "vlan", "port", "type", "age", NULL};
+	static const int fdb_w[] = {19, 6, 20, 9, 6};
+
+	if (!strcmp(c->cmd, "switch.list"))
+		print_table(json_object_get(r, "switches"), sw_cols, sw_w);
+	else if (!strcmp(c->cmd, "port.list"))
+		print_table(json_object_get(r, "ports"), port_cols, port_w);
+	else if (!strcmp(c->cmd, "fdb.show")) {
+		print_table(json_object_get(r, "entries"), fdb_cols, fdb_w);
+		if (json_is_true(json_object_get(r, "truncated")))
+			printf("(%lld entries, first shown)\n",
+			       (long long)json_integer_value(json_object_get(r, "total")));
+	} else if (!strstr(c->cmd, ".add") && !strstr(c->cmd, ".del") &&
+		   !strstr(c->cmd, ".set") && !strstr(c->cmd, ".vlan"))
+		print_object(r, 0);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'}, {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *socket_path = NULL;
+	const struct command *c;
+	struct ctl_err err;
+	json_t *args, *reply, *e;
+	int opt, fd, rc;
+
+	while ((opt = getopt_long(argc, argv, "+hj", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's': socket_path = optarg; break;
+		case 'j': json_out = true; break;
+		case 'h': usage(stdout); return 0;
+		case 'V': printf("vswitchctl %s\n", HVNET_VERSION); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	c = find_command(argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL);
+	args = json_object();
+	optind += c->verb ? 2 : 1;
+	parse_args(c, argc - optind, argv + optind, args);
+	fd = ctl_connect(ctl_socket_path(socket_path), &err);
+	if (fd < 0)
+		fail(1, "%s", err.msg);
+	reply = ctl_call(fd, c->cmd, args, 60000, &err);
+	close(fd);
+	if (!reply)
+		fail(1, "%s", err.msg);
+	e = json_object_get(reply, "error");
+	rc = e ? 1 : 0;
+	if (json_out) {
+		json_dumpf(reply, stdout, JSON_COMPACT);
+		putchar('\n');
+	} else if (!e) {
+		print_text(c, reply);
+	}
+	if (e)
+		fprintf(stderr, "vswitchctl: error: %s\n", json_string_value(e));
+	json_decref(reply);
+	return rc;
+}

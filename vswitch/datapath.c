@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The switch datapath loops: see datapath.h. A received burst goes
+ * through stages, each a function over the burst (STYLE.md 11):
+ * classify (parse, VLAN ingress), learn (bulk lookup of sources, learn
+ * new or moved ones), forward (bulk lookup of destinations, unicast or
+ * flood within the VLAN, egress tag edits into per-port tx buffers), and
+ * flush (one tx burst per destination port).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ether.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+
+#include "datapath.h"
+
+struct txbuf {
+	uint16_t n;
+	struct rte_mbuf *pkts[VSW_BURST];
+};
+
+/* State of one loop: written by its lcore only. */
+struct vsw_dp_lcore {
+	struct vsw_dp *dp;
+	unsigned int idx;
+	uint64_t busy_cycles, start_tsc, fdb_full;
+	uint16_t n_dirty;
+	uint16_t dirty[VSW_MAX_PORTS];
+	struct txbuf tx[VSW_MAX_PORTS];
+	struct vsw_port_counters counters[VSW_MAX_PORTS];
+} __rte_cache_aligned;
+
+struct vsw_dp {
+	struct vsw_dp_config *cfg; /* published snapshot (atomic pointer) */
+	struct vsw_fdb *fdb;
+	struct rte_mempool *pool;
+	struct rte_rcu_qsbr *qs;
+	unsigned int n_lcores;
+	unsigned int lcore_ids[VSW_MAX_LCORES];
+	bool running;
+	volatile bool stop;
+	struct vsw_dp_lcore *lc[VSW_MAX_LCORES];
+};
+
+/* Per-frame facts gathered by classify for the later stages. */
+struct frame {
+	struct rte_mbuf *m;
+	uint16_t vlan;
+	bool tagged;
+};
+
+struct burst {
+	struct vsw_dp_lcore *lc;
+	const struct vsw_dp_config *cfg;
+	uint16_t in;		/* ingress port */
+	uint16_t n;
+	uint32_t now;
+	struct frame f[VSW_BURST];
+	struct vsw_fdb_key src[VSW_BURST], dst[VSW_BURST];
+};
+
+static inline void drop(struct vsw_dp_lcore *lc, uint16_t port, enum vsw_drop_reason r,
+			struct rte_mbuf *m)
+{
+	lc->counters[port].drops[r]++;
+	rte_pktmbuf_free(m);
+}
+
+/* Stage 1: parse Ethernet/802.1Q and classify each frame into a VLAN. */
+static void stage_classify(struct burst *b, struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct vsw_dp_port *p = &b->cfg->ports[b->in];
+	struct vsw_port_counters *c = &b->lc->counters[b->in];
+	uint16_t sw = p->sw;
+
+	b->n = 0;
+	for (uint16_t i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		bool tagged = eth->ether_type == RTE_BE16(RTE_ETHER_TYPE_VLAN);
+		unsigned int vid = 0;
+		struct frame *f;
+		int vlan;
+
+		c->rx_packets++;
+		c->rx_bytes += m->pkt_len;
+		if (m->data_len < sizeof(*eth) + (tagged ? sizeof(struct rte_vlan_hdr) : 0)) {
+			drop(b->lc, b->in, VSW_DROP_MALFORMED, m);
+			continue;
+		}
+		if (tagged)
+			vid = rte_be_to_cpu_16(((const struct rte_vlan_hdr *)(eth + 1))->vlan_tci) &
+			      0xfff;
+		vlan = vsw_vlan_ingress(&p->vlan, tagged, vid);
+		if (vlan < 0) {
+			drop(b->lc, b->in, VSW_DROP_VLAN_FILTERED, m);
+			continue;
+		}
+		f = &b->f[b->n];
+		*f = (struct frame){.m = m, .vlan = (uint16_t)vlan, .tagged = tagged};
+		b->src[b->n] = (struct vsw_fdb_key){.vlan = f->vlan, .sw = sw};
+		b->dst[b->n] = (struct vsw_fdb_key){.vlan = f->vlan, .sw = sw};
+		memcpy(b->src[b->n].mac, &eth->src_addr, 6);
+		memcpy(b->dst[b->n].mac, &eth->dst_addr, 6);
+		b->n++;
+	}
+}
+
+/* Stage 2: learn the source addresses of the burst. */
+static void stage_learn(struct burst *b)
+{
+	const struct rte_hash *h = vsw_fdb_hash(b->lc->dp->fdb);
+	const void *keys[VSW_BURST];
+	int32_t pos[VSW_BURST];
+
+	for (uint16_t i = 0; i < b->n; i++)
+		keys[i] = &b->src[i];
+	rte_hash_lookup_bulk(h, keys, b->n, pos);
+	for (uint16_t i = 0; i < b->n; i++) {
+		if (b->src[i].mac[0] & 1)
+			continue; /* a group address is never a source */
+		if (pos[i] < 0) {
+			if (vsw_fdb_learn(b->lc->dp->fdb, &b->src[i], b->in, b->now))
+				b->lc->fdb_full++;
+			continue;
+		}
+		vsw_fdb_touch(vsw_fdb_entry(b->lc->dp->fdb, pos[i]), b->in, b->now);
+	}
+}
+
+/* Rewrites the frame's tag for an egress port. Returns false when out of headroom. */
+static inline bool vlan_edit(struct rte_mbuf *m, bool tagged, enum vsw_vlan_egress act,
+			     uint16_t vlan)
+{
+	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
+	struct rte_vlan_hdr *vh;
+
+	if (act == VSW_EGRESS_UNTAGGED) {
+		if (tagged) {
+			memmove(p + sizeof(struct rte_vlan_hdr), p, 2 * RTE_ETHER_ADDR_LEN);
+			rte_pktmbuf_adj(m, sizeof(struct rte_vlan_hdr));
+		}
+		return true;
+	}
+	if (!tagged) {
+		p = (uint8_t *)rte_pktmbuf_prepend(m, sizeof(struct rte_vlan_hdr));
+		if (!p)
+			return false;
+		memmove(p, p + sizeof(struct rte_vlan_hdr), 2 * RTE_ETHER_ADDR_LEN);
+		((struct rte_ether_hdr *)p)->ether_type = RTE_BE16(RTE_ETHER_TYPE_VLAN);
+		vh = (struct rte_vlan_hdr *)(p + sizeof(struct rte_ether_hdr));
+		vh->vlan_tci = rte_cpu_to_be_16(vlan);
+		return true;
+	}
+	vh = (struct rte_vlan_hdr *)(p + sizeof(struct rte_ether_hdr));
+	vh->vlan_tci = rte_cpu_to_be_16((rte_be_to_cpu_16(vh->vlan_tci) & 0xf000) | vlan);
+	return true;
+}
+
+static inline void enqueue(struct vsw_dp_lcore *lc, uint16_t out, struct rte_mbuf *m)
+{
+	struct txbuf *tb = &lc->tx[out];
+
+	if (tb->n == 0)
+		lc->dirty[lc->n_dirty++] = out;
+	tb->pkts[tb->n++] = m;
+}
+
+/* Sends f to port out with the tag edit that port needs. */
+static inline void output(struct burst *b, uint16_t out, struct rte_mbuf *m, const struct frame *f)
+{
+	enum vsw_vlan_egress act = vsw_vlan_egress(&b->cfg->ports[out].vlan, f->vlan);
+
+	if (act == VSW_EGRESS_DROP) {
+		drop(b->lc, b->in, VSW_DROP_VLAN_FILTERED, m);
+		return;
+	}
+	if (!vlan_edit(m, f->tagged, act, f->vlan)) {
+		drop(b->lc, b->in, VSW_DROP_NO_BUFFER, m);
+		return;
+	}
+	enqueue(b->lc, out, m);
+}
+
+/* Floods f to every up port of the switch that carries its VLAN, except the ingress. */
+static void flood(struct burst *b, const struct frame *f)
+{
+	const struct vsw_dp_switch *sw = &b->cfg->switches[b->cfg->ports[b->in].sw];
+	uint16_t dests[VSW_MAX_PORTS], nd = 0;
+
+	b->lc->counters[b->in].flood_packets++;
+	for (uint16_t i = 0; i < sw->n_ports; i++) {
+		uint16_t q = sw->ports[i];
+		const struct vsw_dp_port *p = &b->cfg->ports[q];
+
+		if (q != b->in && p->up && vsw_vlan_egress(&p->vlan, f->vlan) != VSW_EGRESS_DROP)
+			dests[nd++] = q;
+	}
+	if (nd == 0) {
+		rte_pktmbuf_free(f->m);
+		return;
+	}
+	/* Copies first, while the original is unedited; the last port gets the original. */
+	for (uint16_t i = 0; i + 1 < nd; i++) {
+		struct rte_mbuf *c = rte_pktmbuf_copy(f->m, b->lc->dp->pool, 0, UINT32_MAX);
+
+		if (!c) {
+			b->lc->counters[b->in].drops[VSW_DROP_NO_BUFFER]++;
+			continue;
+		}
+		output(b, dests[i], c, f);
+	}
+	output(b, dests[nd - 1], f->m, f);
+}
+
+/* Stage 3: look destinations up and forward each frame. */
+static void stage_forward(struct burst *b)
+{
+	const struct rte_hash *h = vsw_fdb_hash(b->lc->dp->fdb);
+	const void *keys[VSW_BURST];
+	int32_t pos[VSW_BURST];
+
+	for (uint16_t i = 0; i < b->n; i++)
+		keys[i] = &b->dst[i];
+	rte_hash_lookup_bulk(h, keys, b->n, pos);
+	for (uint16_t i = 0; i < b->n; i++) {
+		const struct frame *f = &b->f[i];
+		uint16_t out;
+
+		if ((b->dst[i].mac[0] & 1) || pos[i] < 0) {
+			flood(b, f);
+			continue;
+		}
+		out = __atomic_load_n(&vsw_fdb_entry(b->lc->dp->fdb, pos[i])->port,
+				      __ATOMIC_RELAXED);
+		if (out >= VSW_MAX_PORTS || !b->cfg->ports[out].used) {
+			flood(b, f); /* entry of a port being removed */
+			continue;
+		}
+		if (out == b->in) {
+			drop(b->lc, b->in, VSW_DROP_SAME_PORT, f->m);
+			continue;
+		}
+		if (!b->cfg->ports[out].up) {
+			drop(b->lc, b->in, VSW_DROP_PORT_DOWN, f->m);
+			continue;
+		}
+		output(b, out, f->m, f);
+	}
+}
+
+/* Stage 4: one tx burst per destination port. */
+static void stage_flush(struct vsw_dp_lcore *lc, const struct vsw_dp_config *cfg)
+{
+	for (uint16_t d = 0; d < lc->n_dirty; d++) {
+		uint16_t out = lc->dirty[d];
+		struct txbuf *tb = &lc->tx[out];
+		const struct vsw_dp_port *p = &cfg->ports[out];
+		struct vsw_port_counters *c = &lc->counters[out];
+		uint64_t bytes = 0;
+		uint16_t sent;
+
+		for (uint16_t i = 0; i < tb->n; i++)
+			bytes += tb->pkts[i]->pkt_len;
+		sent = p->tx(p->ctx, (uint16_t)lc->idx, tb->pkts, tb->n);
+		for (uint16_t i = sent; i < tb->n; i++) {
+			bytes -= tb->pkts[i]->pkt_len;
+			drop(lc, out, VSW_DROP_TX_FULL, tb->pkts[i]);
+		}
+		c->tx_packets += sent;
+		c->tx_bytes += bytes;
+		tb->n = 0;
+	}
+	lc->n_dirty = 0;
+}
+
+static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_config *cfg,
+			      uint16_t in, uint32_t now)
+{
+	const struct vsw_dp_port *p = &cfg->ports[in];
+	struct rte_mbuf *pkts[VSW_BURST];
+	struct burst b;
+	uint16_t n;
+
+	n = p->rx(p->ctx, pkts, VSW_BURST);
+	if (n == 0)
+		return 0;
+	b.lc = lc;
+	b.cfg = cfg;
+	b.in = in;
+	b.now = now;
+	stage_classify(&b, pkts, n);
+	if (b.n) {
+		stage_learn(&b);
+		stage_forward(&b);
+	}
+	stage_flush(lc, cfg);
+	return n;
+}
+
+unsigned int vsw_dp_run_once(struct vsw_dp *dp, unsigned int idx)
+{
+	struct vsw_dp_lcore *lc = dp->lc[idx];
+	const struct vsw_dp_config *cfg = __atomic_load_n(&dp->cfg, __ATOMIC_ACQUIRE);
+	uint64_t t0 = rte_rdtsc();
+	uint32_t now = (uint32_t)(t0 / rte_get_tsc_hz());
+	unsigned int got = 0;
+
+	for (uint16_t i = 0; i < cfg->n_rx[idx]; i++) {
+		uint16_t in = cfg->rx_ports[idx][i];
+
+		if (cfg->ports[in].up)
+			got += poll_port(lc, cfg, in, now);
+	}
+	if (got)
+		lc->busy_cycles += rte_rdtsc() - t0;
+	return got;
+}
+
+static int lcore_main(void *arg)
+{
+	struct vsw_dp_lcore *lc = arg;
+	struct vsw_dp *dp = lc->dp;
+
+	rte_rcu_qsbr_thread_register(dp->qs, lc->idx);
+	rte_rcu_qsbr_thread_online(dp->qs, lc->idx);
+	lc->start_tsc = rte_rdtsc();
+	while (!dp->stop) {
+		vsw_dp_run_once(dp, lc->idx);
+		rte_rcu_qsbr_quiescent(dp->qs, lc->idx);
+	}
+	rte_rcu_qsbr_thread_offline(dp->qs, lc->idx);
+	rte_rcu_qsbr_thread_unregister(dp->qs, lc->idx);
+	return 0;
+}
+
+struct vsw_dp_config *vsw_dp_config_alloc(void)
+{
+	struct vsw_dp_config *cfg = calloc(1, sizeof(*cfg));
+
+	if (!cfg)
+		errno = ENOMEM;
+	return cfg;
+}
+
+struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb,
+			     struct rte_mempool *pool, struct rte_rcu_qsbr *qs)
+{
+	struct vsw_dp *dp;
+
+	if (n_lcores == 0 || n_lcores > VSW_MAX_LCORES) {
+		errno = EINVAL;
+		return NULL;
+	}
+	dp = calloc(1, sizeof(*dp));
+	if (!dp)
+		goto err_nomem;
+	dp->cfg = vsw_dp_config_alloc();
+	if (!dp->cfg)
+		goto err_free;
+	dp->n_lcores = n_lcores;
+	dp->fdb = fdb;
+	dp->pool = pool;
+	dp->qs = qs;
+	for (unsigned int i = 0; i < n_lcores; i++) {
+		dp->lc[i] = rte_zmalloc("vsw_dp_lcore", sizeof(*dp->lc[i]), RTE_CACHE_LINE_SIZE);
+		if (!dp->lc[i])
+			goto err_free;
+		dp->lc[i]->dp = dp;
+		dp->lc[i]->idx = i;
+	}
+	return dp;
+
+err_free:
+	vsw_dp_free(dp);
+err_nomem:
+	errno = ENOMEM;
+	return NULL;
+}
+
+int vsw_dp_start(struct vsw_dp *dp, const unsigned int *lcore_ids)
+{
+	dp->stop = false;
+	for (unsigned int i = 0; i < dp->n_lcores; i++) {
+		int rc = rte_eal_remote_launch(lcore_main, dp->lc[i], lcore_ids[i]);
+
+		if (rc) {
+			vsw_dp_stop(dp);
+			return rc < 0 ? rc : -rc;
+		}
+		dp->lcore_ids[i] = lcore_ids[i];
+		dp->running = true;
+	}
+	return 0;
+}
+
+void vsw_dp_stop(struct vsw_dp *dp)
+{
+	if (!dp->running)
+		return;
+	dp->stop = true;
+	for (unsigned int i = 0; i < dp->n_lcores; i++)
+		rte_eal_wait_lcore(dp->lcore_ids[i]);
+	dp->running = false;
+}
+
+void vsw_dp_free(struct vsw_dp *dp)
+{
+	if (!dp)
+		return;
+	vsw_dp_stop(dp);
+	for (unsigned int i = 0; i < VSW_MAX_LCORES; i++)
+		rte_free(dp->lc[i]);
+	free(dp->cfg);
+	free(dp);
+}
+
+void vsw_dp_publish(struct vsw_dp *dp, struct vsw_dp_config *cfg)
+{
+	struct vsw_dp_config *old = __atomic_exchange_n(&dp->cfg, cfg, __ATOMIC_ACQ_REL);
+
+	if (dp->running)
+		rte_rcu_qsbr_synchronize(dp->qs, RTE_QSBR_THRID_INVALID);
+	free(old);
+}
+
+void vsw_dp_port_counters(const struct vsw_dp *dp, unsigned int port,
+			  struct vsw_port_counters *out)
+{
+	memset(out, 0, sizeof(*out));
+	for (unsigned int i = 0; i < dp->n_lcores; i++) {
+		const struct vsw_port_counters *c = &dp->lc[i]->counters[port];
+
+		out->rx_packets += c->rx_packets;
+		out->rx_bytes += c->rx_bytes;
+		out->tx_packets += c->tx_packets;
+		out->tx_bytes += c->tx_bytes;
+		out->flood_packets += c->flood_packets;
+		for (unsigned int r = 0; r < VSW_DROP_MAX; r++)
+			out->drops[r] += c->drops[r];
+	}
+}
+
+uint64_t vsw_dp_fdb_full(const struct vsw_dp *dp)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < dp->n_lcores; i++)
+		n += dp->lc[i]->fdb_full;
+	return n;
+}
+
+void vsw_dp_cycles(const struct vsw_dp *dp, unsigned int idx, uint64_t *busy, uint64_t *total)
+{
+	const struct vsw_dp_lcore *lc = dp->lc[idx];
+
+	*busy = lc->busy_cycles;
+	*total = lc->start_tsc ? rte_rdtsc() - lc->start_tsc : 0;
+}
+
+unsigned int vsw_dp_n_lcores(const struct vsw_dp *dp)
+{
+	return dp->n_lcores;
+}
+
+const char *vsw_drop_name(enum vsw_drop_reason r)
+{
+	static const char *const names[] = {
+#define VSW_DROP_NAME(e, name, what) name,
+		VSW_DROP_REASONS(VSW_DROP_NAME)
+#undef VSW_DROP_NAME
+	};
+
+	return r < VSW_DROP_MAX ? names[r] : "unknown";
+}

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The switch datapath: one run-to-completion loop per datapath lcore.
+ * Each loop polls the receive bursts (32 frames) of the ports assigned to
+ * it, classifies VLANs, learns and looks up MACs in bulk, floods within
+ * the VLAN, edits 802.1Q tags per egress port and transmits in bursts. No
+ * locks, allocation or system calls per frame (flood copies come from the
+ * mbuf pool).
+ *
+ * Configuration is an immutable snapshot (struct vsw_dp_config) built by
+ * the control thread and published by pointer swap with release ordering;
+ * the loops acquire it once per iteration and report a quiescent state
+ * (RCU QSBR) at the end of each iteration, after which the old snapshot is
+ * freed (STYLE.md 10). Counters are per (lcore, port), written only by
+ * their lcore.
+ */
+#ifndef VSW_DATAPATH_H
+#define VSW_DATAPATH_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <rte_rcu_qsbr.h>
+
+#include "fdb.h"
+#include "port_provider.h"
+#include "stats.h"
+#include "vlan.h"
+
+#define VSW_MAX_PORTS 256
+#define VSW_MAX_SWITCHES 64
+#define VSW_MAX_LCORES 16
+#define VSW_BURST 32
+
+/* One port as the datapath sees it. */
+struct vsw_dp_port {
+	vsw_port_rx_fn *rx;
+	vsw_port_tx_fn *tx;
+	void *ctx;
+	uint16_t sw;	/* switch index */
+	bool used;	/* slot holds a port */
+	bool up;	/* administratively up: polled and a destination */
+	struct vsw_vlan_cfg vlan;
+} __rte_cache_aligned;
+
+/* Member ports of one switch, for flooding. */
+struct vsw_dp_switch {
+	uint16_t n_ports;
+	uint16_t ports[VSW_MAX_PORTS];
+};
+
+/* An immutable configuration snapshot. */
+struct vsw_dp_config {
+	struct vsw_dp_port ports[VSW_MAX_PORTS];
+	struct vsw_dp_switch switches[VSW_MAX_SWITCHES];
+	uint16_t n_rx[VSW_MAX_LCORES];			/* ports each lcore polls */
+	uint16_t rx_ports[VSW_MAX_LCORES][VSW_MAX_PORTS];
+};
+
+struct vsw_dp;
+
+/*
+ * Creates a datapath for n_lcores loops sharing fdb and pool. qs is the
+ * RCU variable (initialized for at least n_lcores threads) the loops
+ * report to. The initial configuration is empty. Returns NULL + errno.
+ */
+struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb,
+			     struct rte_mempool *pool, struct rte_rcu_qsbr *qs);
+
+/* Launches loop i on EAL lcore lcore_ids[i] for each i. Returns 0 or -errno. */
+int vsw_dp_start(struct vsw_dp *dp, const unsigned int *lcore_ids);
+
+/* Stops and joins the loops. Safe when not started. */
+void vsw_dp_stop(struct vsw_dp *dp);
+
+/* Frees the datapath (stopped first) and its current snapshot. Accepts NULL. */
+void vsw_dp_free(struct vsw_dp *dp);
+
+/* Allocates a zeroed snapshot for the control thread to fill. NULL + errno. */
+struct vsw_dp_config *vsw_dp_config_alloc(void);
+
+/*
+ * Publishes cfg (ownership passes to the datapath), waits until every
+ * loop has stopped using the previous snapshot, and frees it. Control
+ * thread only. After return no loop touches anything only the old
+ * snapshot referenced.
+ */
+void vsw_dp_publish(struct vsw_dp *dp, struct vsw_dp_config *cfg);
+
+/*
+ * Runs one iteration of loop idx on the calling thread (tests drive the
+ * datapath this way without launching lcores). Returns frames received.
+ */
+unsigned int vsw_dp_run_once(struct vsw_dp *dp, unsigned int idx);
+
+/* Sums the counters of port over all loops into out. Any thread. */
+void vsw_dp_port_counters(const struct vsw_dp *dp, unsigned int port,
+			  struct vsw_port_counters *out);
+
+/* Datapath-wide totals: frames not learned because the MAC table was full. */
+uint64_t vsw_dp_fdb_full(const struct vsw_dp *dp);
+
+/* Busy and total TSC cycles of loop idx since start (for cycles-per-packet). */
+void vsw_dp_cycles(const struct vsw_dp *dp, unsigned int idx, uint64_t *busy, uint64_t *total);
+
+unsigned int vsw_dp_n_lcores(const struct vsw_dp *dp);
+
+#endif
