@@ -1,0 +1,741 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * The VM: KVM objects, boot loading, vCPU threads and legacy I/O dispatch.
+ *
+ * Threads: the owner thread creates everything, then sits in sigtimedwait
+ * for the stop signals (SIGTERM/SIGINT/SIGHUP) and for SIGUSR2, which a
+ * vCPU thread sends to the process when the guest powers off or resets. To
+ * stop, the owner sets vm->stop and kicks every vCPU with SIGUSR1, whose
+ * handler sets kvm_run->immediate_exit so a vCPU about to enter KVM_RUN
+ * leaves at once. vCPU threads share: the UART (own lock), the PM1 registers
+ * (atomics), vm->stop (atomic, first reason wins).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <linux/kvm.h>
+
+#include "acpi.h"
+#include "boot.h"
+#include "console.h"
+#include "memory.h"
+#include "serial.h"
+#include "vm.h"
+#include "x86.h"
+
+#define MIN_MEMORY_MIB 32
+#define MAX_MEMORY_MIB (1024ull * 1024)
+#define MAX_CPUS VMM_ACPI_MAX_CPUS
+#define KVM_TSS_ADDR 0xfffbd000ull
+#define KVM_IDENTITY_MAP_ADDR 0xfffbc000ull
+#define STOP_RUNNING (-1)
+
+struct vcpu {
+	struct vmm_vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	int started;
+};
+
+struct vmm_vm {
+	struct vmm_vm_config cfg;
+	int kvm_fd, vm_fd;
+	struct vmm_memory *mem;
+	struct vmm_serial *serial;
+	struct vmm_console *console;
+	struct kvm_cpuid2 *cpuid;
+	struct vcpu *vcpus;
+	unsigned ncpus;
+	uint64_t kernel_addr;
+	_Atomic int stop;
+	_Atomic uint16_t pm1_sts, pm1_en, pm1_cnt;
+	_Atomic uint8_t reset_reg;
+	_Atomic int marker_reported;
+	_Atomic uint64_t first_run_ns;
+	_Atomic unsigned unhandled_io;
+};
+
+static __thread struct kvm_run *tls_run;
+
+static void errf(char *err, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void errf(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+/* ---- stopping ---- */
+
+static void request_stop(struct vmm_vm *vm, int why)
+{
+	int expected = STOP_RUNNING;
+
+	if (atomic_compare_exchange_strong(&vm->stop, &expected, why))
+		kill(getpid(), SIGUSR2); /* wakes the owner's sigtimedwait */
+}
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+	if (tls_run)
+		tls_run->immediate_exit = 1;
+}
+
+void vmm_vm_block_signals(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* ---- devices ---- */
+
+static double ms_since(uint64_t t0, uint64_t t)
+{
+	return (double)(t - t0) / 1e6;
+}
+
+static void report_marker(struct vmm_vm *vm)
+{
+	uint64_t m = vmm_console_marker_ns(vm->console);
+	int no = 0;
+
+	if (!m || vm->cfg.quiet || !atomic_compare_exchange_strong(&vm->marker_reported, &no, 1))
+		return;
+	fprintf(stderr,
+		"vmm: guest init reached %.1f ms after vmm start (setup %.1f ms, "
+		"first console output at %.1f ms)\n",
+		ms_since(vm->cfg.start_ns, m), ms_since(vm->cfg.start_ns, vm->first_run_ns),
+		ms_since(vm->cfg.start_ns, vmm_console_first_output_ns(vm->console)));
+}
+
+static void serial_tx(void *opaque, uint8_t byte)
+{
+	struct vmm_vm *vm = opaque;
+
+	vmm_console_write(vm->console, &byte, 1);
+	if (byte == '\n')
+		report_marker(vm);
+}
+
+static void serial_irq(void *opaque, int level)
+{
+	struct vmm_vm *vm = opaque;
+	struct kvm_irq_level irq = { .irq = VMM_SERIAL_COM1_IRQ, .level = (uint32_t)level };
+
+	ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq);
+}
+
+static size_t console_input(void *opaque, const uint8_t *buf, size_t n)
+{
+	struct vmm_vm *vm = opaque;
+
+	return vmm_serial_rx(vm->serial, buf, n);
+}
+
+/* ACPI PM1a control: SLP_EN with the \_S5 SLP_TYP powers off. */
+static void pm1_cnt_write(struct vmm_vm *vm, uint16_t v)
+{
+	if ((v & VMM_ACPI_PM1_SLP_EN) && VMM_ACPI_PM1_SLP_TYP(v) == VMM_ACPI_S5_TYPE)
+		request_stop(vm, VMM_STOP_POWEROFF);
+	vm->pm1_cnt = v & ~VMM_ACPI_PM1_SLP_EN;
+}
+
+static uint32_t pm_read(struct vmm_vm *vm, uint16_t port)
+{
+	switch (port) {
+	case VMM_ACPI_PM1A_EVT_PORT: return vm->pm1_sts;
+	case VMM_ACPI_PM1A_EVT_PORT + 2: return vm->pm1_en;
+	case VMM_ACPI_PM1A_CNT_PORT: return vm->pm1_cnt | 1; /* SCI_EN: ACPI mode */
+	default: return 0;
+	}
+}
+
+static void pm_write(struct vmm_vm *vm, uint16_t port, uint32_t v)
+{
+	switch (port) {
+	case VMM_ACPI_PM1A_EVT_PORT: vm->pm1_sts &= (uint16_t)~v; break; /* write 1 to clear */
+	case VMM_ACPI_PM1A_EVT_PORT + 2: vm->pm1_en = (uint16_t)v; break;
+	case VMM_ACPI_PM1A_CNT_PORT: pm1_cnt_write(vm, (uint16_t)v); break;
+	default: break;
+	}
+}
+
+/* One port access of size 1, 2 or 4; data in/out in *v. */
+static void pio(struct vmm_vm *vm, uint16_t port, unsigned size, int is_write, uint32_t *v)
+{
+	if (port >= VMM_SERIAL_COM1_BASE && port < VMM_SERIAL_COM1_BASE + 8) {
+		if (is_write)
+			vmm_serial_write(vm->serial, port - VMM_SERIAL_COM1_BASE, (uint8_t)*v);
+		else
+			*v = vmm_serial_read(vm->serial, port - VMM_SERIAL_COM1_BASE);
+	} else if (port >= VMM_ACPI_PM1A_EVT_PORT && port < VMM_ACPI_PM1A_CNT_PORT + 2) {
+		if (is_write)
+			pm_write(vm, port, *v);
+		else
+			*v = pm_read(vm, port);
+	} else if (port == VMM_ACPI_RESET_PORT && size == 1) {
+		if (is_write && (*v & 0x04))
+			request_stop(vm, VMM_STOP_REBOOT);
+		else if (is_write)
+			vm->reset_reg = (uint8_t)*v;
+		else
+			*v = vm->reset_reg;
+	} else if (port == 0x64) { /* 8042: pulse reset line; status "empty" */
+		if (is_write && (uint8_t)*v == 0xfe)
+			request_stop(vm, VMM_STOP_REBOOT);
+		else if (!is_write)
+			*v = 0;
+	} else if (!is_write) {
+		*v = 0xffffffff;
+		vm->unhandled_io++;
+	}
+}
+
+static void handle_io(struct vmm_vm *vm, struct kvm_run *run)
+{
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+	unsigned size = run->io.size, i;
+
+	for (i = 0; i < run->io.count; i++, data += size) {
+		uint32_t v = 0;
+
+		if (size != 1 && size != 2 && size != 4)
+			return;
+		if (run->io.direction == KVM_EXIT_IO_OUT)
+			memcpy(&v, data, size);
+		pio(vm, run->io.port, size, run->io.direction == KVM_EXIT_IO_OUT, &v);
+		if (run->io.direction == KVM_EXIT_IO_IN)
+			memcpy(data, &v, size);
+	}
+}
+
+/* ---- vCPUs ---- */
+
+static void vcpu_fail(struct vcpu *c, const char *what)
+{
+	struct kvm_regs regs;
+
+	memset(&regs, 0, sizeof(regs));
+	ioctl(c->fd, KVM_GET_REGS, &regs);
+	fprintf(stderr, "vmm: vCPU %u: %s (exit reason %u, rip 0x%llx)\n", c->id, what,
+		c->run->exit_reason, (unsigned long long)regs.rip);
+	request_stop(c->vm, VMM_STOP_ERROR);
+}
+
+/* Handles one exit; returns 0 to continue. */
+static int vcpu_exit(struct vcpu *c)
+{
+	struct kvm_run *run = c->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(c->vm, run);
+		return 0;
+	case KVM_EXIT_MMIO:
+		if (!run->mmio.is_write)
+			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
+		return 0;
+	case KVM_EXIT_SHUTDOWN: /* triple fault: a PC resets */
+		request_stop(c->vm, VMM_STOP_REBOOT);
+		return -1;
+	case KVM_EXIT_SYSTEM_EVENT:
+		request_stop(c->vm, run->system_event.type == KVM_SYSTEM_EVENT_SHUTDOWN
+					    ? VMM_STOP_POWEROFF : VMM_STOP_REBOOT);
+		return -1;
+	case KVM_EXIT_INTR:
+		return 0;
+	case KVM_EXIT_FAIL_ENTRY:
+		vcpu_fail(c, "entry failed");
+		return -1;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu_fail(c, "KVM internal error");
+		return -1;
+	default:
+		vcpu_fail(c, "unexpected exit");
+		return -1;
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *c = arg;
+	struct vmm_vm *vm = c->vm;
+	char name[16];
+	uint64_t zero = 0;
+
+	snprintf(name, sizeof(name), "vcpu%u", c->id);
+	pthread_setname_np(pthread_self(), name);
+	tls_run = c->run;
+	if (c->id == 0)
+		atomic_compare_exchange_strong(&vm->first_run_ns, &zero, vmm_now_ns());
+	while (vm->stop == STOP_RUNNING) {
+		if (ioctl(c->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				c->run->immediate_exit = 0;
+				continue;
+			}
+			fprintf(stderr, "vmm: vCPU %u: KVM_RUN: %s\n", c->id, strerror(errno));
+			request_stop(vm, VMM_STOP_ERROR);
+			break;
+		}
+		if (vcpu_exit(c) < 0)
+			break;
+	}
+	return NULL;
+}
+
+static int vcpu_create(struct vmm_vm *vm, struct vcpu *c, unsigned id, char *err, size_t errlen)
+{
+	int mmap_size, rc;
+
+	c->vm = vm;
+	c->id = id;
+	c->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (c->fd < 0 || mmap_size <= 0) {
+		errf(err, errlen, "cannot create vCPU %u: %s", id, strerror(errno));
+		return -errno;
+	}
+	c->run_size = (size_t)mmap_size;
+	c->run = mmap(NULL, c->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, c->fd, 0);
+	if (c->run == MAP_FAILED) {
+		c->run = NULL;
+		errf(err, errlen, "cannot map vCPU %u: %s", id, strerror(errno));
+		return -errno;
+	}
+	rc = vmm_x86_set_cpuid(c->fd, vm->cpuid, id, vm->ncpus);
+	if (rc == 0)
+		rc = vmm_x86_setup_lapic(c->fd);
+	if (rc == 0)
+		rc = vmm_x86_setup_fpu(c->fd);
+	if (rc == 0 && id == 0)
+		rc = vmm_x86_setup_long_mode(c->fd, vm->kernel_addr + 0x200, VMM_ZERO_PAGE_ADDR,
+					     VMM_BOOT_STACK_ADDR);
+	if (rc < 0)
+		errf(err, errlen, "cannot set up vCPU %u: %s", id, strerror(-rc));
+	return rc;
+}
+
+/* ---- loading ---- */
+
+static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen,
+		     const char *what)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t r = 0;
+	size_t got = 0;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		errf(err, errlen, "cannot read %s '%s': %s", what, path,
+		     fd < 0 ? strerror(errno) : "not a regular file");
+		if (fd >= 0)
+			close(fd);
+		return fd < 0 ? -ENOENT : -EINVAL;
+	}
+	*len = (size_t)st.st_size;
+	*buf = malloc(*len ? *len : 1);
+	while (*buf && got < *len && (r = read(fd, *buf + got, *len - got)) > 0)
+		got += (size_t)r;
+	close(fd);
+	if (!*buf || got != *len) {
+		errf(err, errlen, "cannot read %s '%s'", what, path);
+		free(*buf);
+		*buf = NULL;
+		return -EIO;
+	}
+	return 0;
+}
+
+static uint64_t align_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+/* Loads kernel, initrd, cmdline, zero page, ACPI and page tables. */
+static int load_guest(struct vmm_vm *vm, char *err, size_t errlen)
+{
+	const struct vmm_vm_config *cfg = &vm->cfg;
+	struct vmm_boot_layout lay = { .cmdline_addr = VMM_CMDLINE_ADDR };
+	struct vmm_e820_entry e820[8];
+	struct vmm_acpi_config acfg = { .ncpus = vm->ncpus };
+	uint64_t mem = vmm_memory_size(vm->mem), need;
+	uint8_t *img = NULL, *rd = NULL, *base = vmm_memory_ptr(vm->mem, 0, VMM_HIGH_MEM_ADDR);
+	size_t len, rdlen = 0;
+	struct vmm_bzimage bz;
+	long acpi_len;
+	int rc, n;
+
+	rc = read_file(cfg->kernel, &img, &len, err, errlen, "kernel");
+	if (rc < 0)
+		return rc;
+	rc = vmm_bzimage_parse(img, len, &bz);
+	if (rc < 0) {
+		errf(err, errlen, rc == -ENOEXEC ? "kernel '%s' is not a bzImage"
+			: "kernel '%s' is a bzImage without a 64-bit relocatable entry point "
+			  "(boot protocol 2.12+ needed)", cfg->kernel);
+		goto out_free_img;
+	}
+	vm->kernel_addr = align_up(bz.pref_address, bz.kernel_alignment);
+	lay.kernel_addr = vm->kernel_addr;
+	need = vm->kernel_addr + bz.init_size;
+	if (cfg->initrd) {
+		rc = read_file(cfg->initrd, &rd, &rdlen, err, errlen, "initrd");
+		if (rc < 0)
+			goto out_free_img;
+		need += align_up(rdlen, 4096);
+	}
+	need = align_up(need + (16 << 20), 1 << 20); /* plus room for the kernel to run */
+	if (mem < need) {
+		errf(err, errlen, "memory too small: %" PRIu64 " MiB given, this kernel%s needs at "
+		     "least %" PRIu64 " MiB", mem >> 20, cfg->initrd ? " and initrd" : "", need >> 20);
+		rc = -EINVAL;
+		goto out_free_rd;
+	}
+	memcpy(vmm_memory_ptr(vm->mem, vm->kernel_addr, bz.kernel_size), img + bz.setup_size,
+	       bz.kernel_size);
+	if (rd) {
+		lay.initrd_addr = vmm_initrd_place(&bz, mem, need - align_up(rdlen, 4096), rdlen);
+		lay.initrd_size = rdlen;
+		if (!lay.initrd_addr) {
+			errf(err, errlen, "initrd does not fit below %#x", bz.initrd_addr_max);
+			rc = -EINVAL;
+			goto out_free_rd;
+		}
+		memcpy(vmm_memory_ptr(vm->mem, lay.initrd_addr, rdlen), rd, rdlen);
+	}
+	lay.cmdline_len = (uint32_t)strlen(cfg->cmdline);
+	if (lay.cmdline_len >= VMM_CMDLINE_MAX || lay.cmdline_len > bz.cmdline_size) {
+		errf(err, errlen, "command line too long: %u bytes, the kernel takes %u",
+		     lay.cmdline_len, bz.cmdline_size < VMM_CMDLINE_MAX - 1 ? bz.cmdline_size
+									     : VMM_CMDLINE_MAX - 1);
+		rc = -EINVAL;
+		goto out_free_rd;
+	}
+	memcpy(base + VMM_CMDLINE_ADDR, cfg->cmdline, lay.cmdline_len + 1);
+	acpi_len = vmm_acpi_build(base + VMM_ACPI_ADDR, VMM_ACPI_SIZE, VMM_ACPI_ADDR, &acfg);
+	if (acpi_len < 0) {
+		errf(err, errlen, "cannot build ACPI tables: %s", strerror((int)-acpi_len));
+		rc = (int)acpi_len;
+		goto out_free_rd;
+	}
+	lay.rsdp_addr = VMM_ACPI_ADDR;
+	n = vmm_e820_build(mem, e820, 8);
+	rc = n < 0 ? n : vmm_boot_params_build(base + VMM_ZERO_PAGE_ADDR, img, len, &lay, e820, n);
+	if (rc < 0) {
+		errf(err, errlen, "cannot build boot parameters: %s", strerror(-rc));
+		goto out_free_rd;
+	}
+	vmm_boot_write_tables(base);
+out_free_rd:
+	free(rd);
+out_free_img:
+	free(img);
+	return rc;
+}
+
+/* ---- KVM ---- */
+
+static int kvm_setup(struct vmm_vm *vm, char *err, size_t errlen)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	uint64_t ident = KVM_IDENTITY_MAP_ADDR;
+	unsigned i;
+
+	vm->kvm_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (vm->kvm_fd < 0) {
+		errf(err, errlen, "cannot open /dev/kvm: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		errf(err, errlen, "unsupported KVM API version");
+		return -ENOTSUP;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		errf(err, errlen, "KVM_CREATE_VM: %s", strerror(errno));
+		return -errno;
+	}
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0 ||
+	    ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0 ||
+	    ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0) {
+		errf(err, errlen, "cannot create the in-kernel irqchip/PIT: %s", strerror(errno));
+		return -errno;
+	}
+	ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &ident); /* Intel only; harmless elsewhere */
+	for (i = 0; i < vmm_memory_nregions(vm->mem); i++) {
+		const struct vmm_memory_region *r = vmm_memory_region(vm->mem, i);
+		struct kvm_userspace_memory_region kr = {
+			.slot = i, .guest_phys_addr = r->gpa, .memory_size = r->size,
+			.userspace_addr = (uintptr_t)r->host,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0) {
+			errf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
+			return -errno;
+		}
+	}
+	vm->cpuid = vmm_x86_supported_cpuid(vm->kvm_fd);
+	if (!vm->cpuid) {
+		errf(err, errlen, "KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int max_vcpus(int kvm_fd)
+{
+	int n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MAX_VCPUS);
+
+	if (n <= 0)
+		n = ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_NR_VCPUS);
+	if (n <= 0)
+		n = 4;
+	return n < MAX_CPUS ? n : MAX_CPUS;
+}
+
+static int check_config(const struct vmm_vm_config *cfg, char *err, size_t errlen)
+{
+	if (!cfg->kernel) {
+		errf(err, errlen, "no kernel given (--kernel FILE)");
+		return -EINVAL;
+	}
+	if (cfg->memory_mib < MIN_MEMORY_MIB || cfg->memory_mib > MAX_MEMORY_MIB) {
+		errf(err, errlen, "memory %s: %" PRIu64 " MiB (allowed %d..%llu MiB)",
+		     cfg->memory_mib < MIN_MEMORY_MIB ? "too small" : "too large", cfg->memory_mib,
+		     MIN_MEMORY_MIB, MAX_MEMORY_MIB);
+		return -EINVAL;
+	}
+	if (cfg->hugetlb && (cfg->memory_mib & 1)) {
+		errf(err, errlen, "memory must be a multiple of 2 MiB with hugepages");
+		return -EINVAL;
+	}
+	if (cfg->cpus < 1) {
+		errf(err, errlen, "at least one vCPU is needed");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int create_devices(struct vmm_vm *vm, char *err, size_t errlen)
+{
+	static const struct vmm_serial_ops ops = { .tx = serial_tx, .irq = serial_irq };
+
+	vm->console = vmm_console_open(vm->cfg.console, vm->cfg.marker);
+	if (!vm->console) {
+		errf(err, errlen, "cannot open console '%s': %s", vm->cfg.console, strerror(errno));
+		return errno == EINVAL ? -EINVAL : -errno;
+	}
+	vm->serial = vmm_serial_new(&ops, vm);
+	if (!vm->serial) {
+		errf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int build(struct vmm_vm *vm, char *err, size_t errlen)
+{
+	unsigned i, max;
+	int rc;
+
+	rc = kvm_setup(vm, err, errlen);
+	if (rc < 0)
+		return rc;
+	max = (unsigned)max_vcpus(vm->kvm_fd);
+	if (vm->ncpus > max) {
+		errf(err, errlen, "too many vCPUs: %u requested, at most %u on this host",
+		     vm->ncpus, max);
+		return -E2BIG;
+	}
+	rc = load_guest(vm, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = create_devices(vm, err, errlen);
+	if (rc < 0)
+		return rc;
+	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return -ENOMEM;
+	for (i = 0; i < vm->ncpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (i = 0; i < vm->ncpus; i++) {
+		rc = vcpu_create(vm, &vm->vcpus[i], i, err, errlen);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+struct vmm_vm *vmm_vm_new(const struct vmm_vm_config *cfg, char *err, size_t errlen)
+{
+	struct vmm_vm *vm;
+	int rc;
+
+	rc = check_config(cfg, err, errlen);
+	if (rc < 0) {
+		errno = -rc;
+		return NULL;
+	}
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return NULL;
+	vm->cfg = *cfg;
+	if (!vm->cfg.cmdline)
+		vm->cfg.cmdline = VMM_DEFAULT_CMDLINE;
+	if (!vm->cfg.console)
+		vm->cfg.console = "stdout";
+	if (!vm->cfg.marker)
+		vm->cfg.marker = VMM_INIT_MARKER;
+	vm->kvm_fd = vm->vm_fd = -1;
+	vm->stop = STOP_RUNNING;
+	vm->ncpus = cfg->cpus;
+	vm->mem = vmm_memory_new(cfg->memory_mib << 20, cfg->hugetlb);
+	if (!vm->mem) {
+		rc = -errno;
+		errf(err, errlen, "cannot allocate %" PRIu64 " MiB of guest memory%s: %s",
+		     cfg->memory_mib, cfg->hugetlb ? " from hugepages" : "", strerror(errno));
+	} else {
+		rc = build(vm, err, errlen);
+	}
+	if (rc < 0) {
+		vmm_vm_free(vm);
+		errno = -rc;
+		return NULL;
+	}
+	return vm;
+}
+
+/* ---- running ---- */
+
+static int start_vcpus(struct vmm_vm *vm)
+{
+	struct sigaction sa = { .sa_handler = kick_handler };
+	unsigned i;
+	int rc;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART: KVM_RUN returns EINTR */
+	for (i = 0; i < vm->ncpus; i++) {
+		rc = pthread_create(&vm->vcpus[i].thread, NULL, vcpu_thread, &vm->vcpus[i]);
+		if (rc) {
+			fprintf(stderr, "vmm: cannot start vCPU thread: %s\n", strerror(rc));
+			request_stop(vm, VMM_STOP_ERROR);
+			return -rc;
+		}
+		vm->vcpus[i].started = 1;
+	}
+	return 0;
+}
+
+static void wait_for_stop(struct vmm_vm *vm)
+{
+	struct timespec tick = { .tv_sec = 1 };
+	sigset_t set;
+	int sig;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR2);
+	while (vm->stop == STOP_RUNNING) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+			if (!vm->cfg.quiet)
+				fprintf(stderr, "vmm: %s: stopping the guest\n", strsignal(sig));
+			request_stop(vm, VMM_STOP_SIGNAL);
+		}
+	}
+}
+
+int vmm_vm_run(struct vmm_vm *vm)
+{
+	unsigned i;
+	int rc;
+
+	rc = vmm_console_start_input(vm->console, console_input, vm);
+	if (rc < 0)
+		fprintf(stderr, "vmm: console input disabled: %s\n", strerror(-rc));
+	if (start_vcpus(vm) == 0)
+		wait_for_stop(vm);
+	for (i = 0; i < vm->ncpus; i++) /* kick until every vCPU thread left */
+		if (vm->vcpus[i].started)
+			pthread_kill(vm->vcpus[i].thread, SIGUSR1);
+	for (i = 0; i < vm->ncpus; i++)
+		if (vm->vcpus[i].started) {
+			struct timespec ts;
+
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_sec += 1;
+			while (pthread_timedjoin_np(vm->vcpus[i].thread, NULL, &ts) == ETIMEDOUT) {
+				pthread_kill(vm->vcpus[i].thread, SIGUSR1);
+				clock_gettime(CLOCK_REALTIME, &ts);
+				ts.tv_sec += 1;
+			}
+			vm->vcpus[i].started = 0;
+		}
+	if (!vm->cfg.quiet) {
+		report_marker(vm);
+		fprintf(stderr, "vmm: guest %s after %.1f ms\n",
+			vm->stop == VMM_STOP_POWEROFF ? "powered off"
+			: vm->stop == VMM_STOP_REBOOT ? "reset (reboot)"
+			: vm->stop == VMM_STOP_SIGNAL ? "stopped by signal" : "failed",
+			ms_since(vm->cfg.start_ns, vmm_now_ns()));
+	}
+	return vm->stop;
+}
+
+void vmm_vm_free(struct vmm_vm *vm)
+{
+	unsigned i;
+
+	if (!vm)
+		return;
+	vmm_console_close(vm->console);
+	for (i = 0; vm->vcpus && i < vm->ncpus; i++) {
+		if (vm->vcpus[i].run)
+			munmap(vm->vcpus[i].run, vm->vcpus[i].run_size);
+		if (vm->vcpus[i].fd >= 0)
+			close(vm->vcpus[i].fd);
+	}
+	free(vm->vcpus);
+	vmm_serial_free(vm->serial);
+	free(vm->cpuid);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	vmm_memory_free(vm->mem);
+	free(vm);
+}
+
+int vmm_vm_memory_fd(const struct vmm_vm *vm)
+{
+	return vmm_memory_fd(vm->mem);
+}
