@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -24,6 +25,7 @@ struct ctl_client {
 	char *out;	/* reply bytes not yet sent */
 	size_t out_len, out_off;
 	bool closing;	/* close once the output is flushed */
+	uint64_t last_active; /* ctl_server's activity clock when it last sent or read */
 };
 
 struct ctl_server {
@@ -33,6 +35,7 @@ struct ctl_server {
 	void *ctx;
 	struct ctl_client clients[CTL_MAX_CLIENTS];
 	unsigned int n_clients;
+	uint64_t clock; /* counts served events, orders clients by activity */
 };
 
 /* Returns true when a live daemon answers on path. */
@@ -243,16 +246,27 @@ static bool client_write(struct ctl_client *c)
 	return !c->closing;
 }
 
+/* Makes room for a new client by closing the one idle the longest. */
+static void evict_idlest(struct ctl_server *srv)
+{
+	unsigned int oldest = 0;
+
+	for (unsigned int i = 1; i < srv->n_clients; i++) {
+		if (srv->clients[i].last_active < srv->clients[oldest].last_active)
+			oldest = i;
+	}
+	client_close(srv, oldest);
+}
+
 static void accept_clients(struct ctl_server *srv)
 {
 	int fd;
 
 	while ((fd = accept4(srv->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
-		if (srv->n_clients == CTL_MAX_CLIENTS) {
-			close(fd);
-			continue;
-		}
-		srv->clients[srv->n_clients++] = (struct ctl_client){.fd = fd};
+		if (srv->n_clients == CTL_MAX_CLIENTS)
+			evict_idlest(srv);
+		srv->clients[srv->n_clients++] =
+			(struct ctl_client){.fd = fd, .last_active = ++srv->clock};
 	}
 }
 
@@ -275,6 +289,8 @@ int ctl_server_poll(struct ctl_server *srv, int timeout_ms)
 		struct ctl_client *c = &srv->clients[i];
 		bool alive = true;
 
+		if (pfd[i].revents)
+			c->last_active = ++srv->clock;
 		if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 			alive = client_read(srv, c);
 		if (alive && c->out_len)

@@ -4,7 +4,8 @@
  * (mode 0600, so root-only by default) served from one thread with poll().
  * Clients are non-blocking and bounded: a request over CTL_MAX_REQUEST, or
  * not JSON, or without a "cmd" string gets an {"error": ...} reply and the
- * connection is closed; a slow or silent client never blocks the daemon.
+ * connection is closed; a slow or silent client never blocks the daemon,
+ * and when all client slots are taken the longest-idle client is dropped.
  * Single-threaded: all calls from the control thread.
  */
 #ifndef CTL_SERVER_H

@@ -124,7 +124,10 @@ static int open_devargs(const char *devargs, bool owned, const char *field,
 	rte_spinlock_init(&ep->tx_lock);
 	rc = rte_dev_probe(devargs);
 	if (rc < 0 && rc != -EEXIST) {
-		ctl_err_set(err, -rc, "%s: DPDK rejected '%s': %s", field, devargs, strerror(-rc));
+		ctl_err_set(err, -rc, "%s: DPDK rejected '%s' (%s)", field, devargs,
+			    rc == -EFAULT || rc == -EINVAL || rc == -ENOENT
+				    ? "unknown device or bad arguments; the vswitchd log says more"
+				    : strerror(-rc));
 		goto err_free;
 	}
 	ep->owns_device = owned || rc == 0;

@@ -347,9 +347,12 @@ int vsw_switch_add(struct vsw *vsw, const char *name, enum vsw_switch_type type,
 		snprintf(up_name, sizeof(up_name), "uplink-%s", name);
 		up = open_port(vsw, idx, &p, VSW_ROLE_UPLINK, true, err);
 		if (!up) {
-			/* errors name the field users typed */
-			if (!strncmp(err->msg, "devargs:", 8))
-				memcpy(err->msg, "uplink: ", 8);
+			/* errors name the option users typed */
+			if (err && !strncmp(err->msg, "devargs: ", 9)) {
+				struct ctl_err e = *err;
+
+				ctl_err_set(err, EINVAL, "uplink: %s", e.msg + 9);
+			}
 			return -EINVAL;
 		}
 	}
