@@ -383,34 +383,74 @@ static void run_loop(struct bench_gen *g, double pps, uint64_t tx_end, uint64_t 
 
 /* ---- DUT CPU time from /proc/PID/task/TID/schedstat (ns on CPU) ---- */
 
-static double dut_cpu_seconds(int pid)
+/* True when thread @tid of @pid may only run on the CPUs @cpus (a
+ * Cpus_allowed_list string such as "0" or "0-1"). */
+static bool task_pinned_to(int pid, const char *tid, const char *cpus)
+{
+	char file[320], line[256];
+	bool match = false;
+	size_t n = strlen(cpus);
+	FILE *f;
+
+	snprintf(file, sizeof(file), "/proc/%d/task/%s/status", pid, tid);
+	f = fopen(file, "r");
+	if (f == NULL)
+		return false;
+	while (fgets(line, sizeof(line), f)) {
+		const char *v = line + strlen("Cpus_allowed_list:");
+
+		if (strncmp(line, "Cpus_allowed_list:", 18) != 0)
+			continue;
+		v += strspn(v, " \t");
+		match = strncmp(v, cpus, n) == 0 && (v[n] == '\n' || v[n] == 0);
+		break;
+	}
+	fclose(f);
+	return match;
+}
+
+static double task_cpu_seconds(int pid, const char *tid)
+{
+	char file[320];
+	unsigned long long ns;
+	double s = 0;
+	FILE *f;
+
+	snprintf(file, sizeof(file), "/proc/%d/task/%s/schedstat", pid, tid);
+	f = fopen(file, "r");
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &ns) == 1)
+		s = (double)ns / 1e9;
+	fclose(f);
+	return s;
+}
+
+/* CPU seconds used so far by the DUT: all threads into @total, threads
+ * pinned to the DUT's CPUs (its datapath) into @pinned. -1 if unknown. */
+static void dut_cpu_seconds(const struct bench_gen_config *cfg, double *total, double *pinned)
 {
 	char path[64];
 	struct dirent *de;
-	double total = 0;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	*total = *pinned = -1;
+	snprintf(path, sizeof(path), "/proc/%d/task", cfg->dut_pid);
 	d = opendir(path);
 	if (d == NULL)
-		return -1;
+		return;
+	*total = *pinned = 0;
 	while ((de = readdir(d)) != NULL) {
-		char file[320];
-		unsigned long long ns;
-		FILE *f;
+		double s;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(file, sizeof(file), "/proc/%d/task/%s/schedstat", pid, de->d_name);
-		f = fopen(file, "r");
-		if (f == NULL)
-			continue;
-		if (fscanf(f, "%llu", &ns) == 1)
-			total += (double)ns / 1e9;
-		fclose(f);
+		s = task_cpu_seconds(cfg->dut_pid, de->d_name);
+		*total += s;
+		if (cfg->dut_cpus[0] && task_pinned_to(cfg->dut_pid, de->d_name, cfg->dut_cpus))
+			*pinned += s;
 	}
 	closedir(d);
-	return total;
 }
 
 /* ---- trials ---- */
@@ -460,7 +500,7 @@ static void fill_latency(struct bench_gen *g, struct bench_trial *t)
 	t->lat_max_ns = (double)bench_hist_max(g->lat) * ns;
 }
 
-static void fill_rates(struct bench_gen *g, struct bench_trial *t, double cpu_s)
+static void fill_rates(struct bench_gen *g, struct bench_trial *t, double cpu_s, double pin_s)
 {
 	double el = t->elapsed_s;
 	uint64_t offered = t->target_pps > 0 ? t->offered : t->tx;
@@ -472,33 +512,40 @@ static void fill_rates(struct bench_gen *g, struct bench_trial *t, double cpu_s)
 				: 0;
 	t->rx_l2_bps = (double)t->rx_bytes * 8 / el;
 	t->rx_l1_bps = (double)(t->rx_bytes + t->rx * L1_OVERHEAD) * 8 / el;
-	t->dut_cpu_s = cpu_s;
-	t->dut_cycles_per_packet = cpu_s >= 0 && t->rx ? cpu_s * (double)g->hz / (double)t->rx : -1;
+	t->dut_total_cpu_s = cpu_s;
+	t->dut_total_cycles_per_packet = cpu_s >= 0 && t->rx ? cpu_s * (double)g->hz / (double)t->rx
+							     : -1;
+	/* Without --dut-cpus every thread counts as datapath. */
+	if (!g->cfg.dut_cpus[0])
+		pin_s = cpu_s;
+	t->dut_cpu_s = pin_s;
+	t->dut_cycles_per_packet = pin_s >= 0 && t->rx ? pin_s * (double)g->hz / (double)t->rx : -1;
 }
 
 int bench_gen_trial(struct bench_gen *g, double rate_pps, double duration_s,
 		    struct bench_trial *out)
 {
+	double cpu0 = -1, cpu1 = -1, pin0 = -1, pin1 = -1;
 	uint64_t start, tx_end;
-	double cpu0 = -1, cpu1 = -1;
 
 	if (duration_s <= 0 || rate_pps < 0)
 		return -EINVAL;
 	memset(out, 0, sizeof(*out));
 	reset_counters(g);
 	if (g->cfg.dut_pid > 0)
-		cpu0 = dut_cpu_seconds(g->cfg.dut_pid);
+		dut_cpu_seconds(&g->cfg, &cpu0, &pin0);
 	start = rte_rdtsc();
 	tx_end = start + (uint64_t)(duration_s * (double)g->hz);
 	run_loop(g, rate_pps, tx_end, tx_end);
 	if (g->cfg.dut_pid > 0)
-		cpu1 = dut_cpu_seconds(g->cfg.dut_pid);
+		dut_cpu_seconds(&g->cfg, &cpu1, &pin1);
 	run_loop(g, 0, 0, rte_rdtsc() + (uint64_t)(DRAIN_S * (double)g->hz));
 	out->target_pps = rate_pps;
 	out->elapsed_s = (double)(tx_end - start) / (double)g->hz;
 	sum_ports(g, out);
 	fill_latency(g, out);
-	fill_rates(g, out, cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1);
+	fill_rates(g, out, cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1,
+		   pin0 >= 0 && pin1 >= 0 ? pin1 - pin0 : -1);
 	return 0;
 }
 

@@ -33,6 +33,7 @@ struct bench_gen_config {
 	bool no_tx[BENCH_MAX_PORTS];           /* port only receives (unidirectional runs) */
 	unsigned int burst;                    /* packets per tx burst, 1..64 */
 	int dut_pid;                           /* > 0: sample the DUT's CPU time per trial */
+	char dut_cpus[32];                     /* the DUT's datapath CPUs ("0"), "" = any */
 };
 
 /* Counters of one generator port over one trial. */
@@ -59,8 +60,11 @@ struct bench_trial {
 	double loss_ratio;   /* (offered - rx) / offered; offered = tx at max rate */
 	double rx_l1_bps;    /* received bits incl. preamble + IFG (20 B/frame) */
 	double rx_l2_bps;    /* received frame bits incl. FCS */
-	double dut_cpu_s;    /* CPU time the DUT used in the window (-1 unknown) */
+	double dut_cpu_s;    /* CPU time of the DUT's datapath threads (those pinned
+			      * to dut_cpus) in the window, -1 unknown */
 	double dut_cycles_per_packet; /* dut_cpu_s * TSC Hz / rx (-1 unknown) */
+	double dut_total_cpu_s; /* the same over every DUT thread */
+	double dut_total_cycles_per_packet;
 	/* Share of tx bursts the DUT's ring could not take whole; near 0 at max
 	 * rate means the generator, not the DUT, was the bottleneck. */
 	double ring_full_ratio;

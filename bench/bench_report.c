@@ -33,8 +33,9 @@ json_t *bench_report_trial(const struct bench_trial *t, unsigned int nb_ports, c
 
 	for (unsigned int i = 0; i < nb_ports && ports; i++)
 		json_array_append_new(ports, port_json(&t->port[i]));
-	o = json_pack("{s:f,s:s,s:f,s:f,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:o,s:o}",
-		      "ring_full_ratio", t->ring_full_ratio, "kind",
+	o = json_pack("{s:f,s:f,s:f,s:s,s:f,s:f,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:o,s:o}",
+		      "dut_total_cpu_s", t->dut_total_cpu_s, "dut_total_cycles_per_packet",
+		      t->dut_total_cycles_per_packet, "ring_full_ratio", t->ring_full_ratio, "kind",
 		      kind, "target_pps", t->target_pps, "duration_s", t->elapsed_s, "offered",
 		      (json_int_t)t->offered, "tx", (json_int_t)t->tx, "rx", (json_int_t)t->rx,
 		      "offered_pps", t->offered_pps, "tx_pps", t->tx_pps, "rx_pps", t->rx_pps,

@@ -18,8 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
+#include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -48,6 +50,7 @@ struct opts {
 	double warmup;
 	double link_timeout;
 	const char *json_path;
+	const char *wait_file;
 	bool quiet;
 };
 
@@ -76,6 +79,9 @@ static void usage(const char *prog)
 		"  --burst N             packets per burst (default 32)\n"
 		"  --link-timeout S      wait this long for links (default 30)\n"
 		"  --dut-pid PID         report the DUT's CPU time and cycles per packet\n"
+		"  --dut-cpus LIST       the DUT's datapath CPUs, as in Cpus_allowed_list (e.g. 0):\n"
+		"                        cycles/packet counts only threads pinned there\n"
+		"  --wait-file PATH      after link up, wait until PATH exists (DUT configured)\n"
 		"  --json FILE           write results as JSON ('-' = stdout)\n"
 		"  --quiet               no per-trial lines\n",
 		prog);
@@ -133,7 +139,7 @@ enum {
 	OPT_SIZE = 256, OPT_FLOWS, OPT_VLAN, OPT_RX_ONLY, OPT_RATE, OPT_DURATION, OPT_REPEAT,
 	OPT_SEARCH, OPT_LOSS, OPT_RESOLUTION, OPT_SEARCH_TRIALS, OPT_SEARCH_DURATION,
 	OPT_LATENCY_AT, OPT_LEARN, OPT_LEARN_RATE, OPT_WARMUP, OPT_BURST, OPT_LINK_TIMEOUT,
-	OPT_DUT_PID, OPT_JSON, OPT_QUIET, OPT_HELP,
+	OPT_DUT_PID, OPT_DUT_CPUS, OPT_WAIT_FILE, OPT_JSON, OPT_QUIET, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -156,6 +162,8 @@ static const struct option long_opts[] = {
 	{ "burst", required_argument, NULL, OPT_BURST },
 	{ "link-timeout", required_argument, NULL, OPT_LINK_TIMEOUT },
 	{ "dut-pid", required_argument, NULL, OPT_DUT_PID },
+	{ "dut-cpus", required_argument, NULL, OPT_DUT_CPUS },
+	{ "wait-file", required_argument, NULL, OPT_WAIT_FILE },
 	{ "json", required_argument, NULL, OPT_JSON },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -201,6 +209,10 @@ static int apply_opt(struct opts *o, int c, const char *arg)
 	case OPT_BURST: o->gen.burst = (unsigned int)strtoul(arg, NULL, 10); return 0;
 	case OPT_LINK_TIMEOUT: o->link_timeout = strtod(arg, NULL); return 0;
 	case OPT_DUT_PID: o->gen.dut_pid = atoi(arg); return 0;
+	case OPT_DUT_CPUS:
+		snprintf(o->gen.dut_cpus, sizeof(o->gen.dut_cpus), "%s", arg);
+		return 0;
+	case OPT_WAIT_FILE: o->wait_file = arg; return 0;
 	case OPT_JSON: o->json_path = arg; return 0;
 	case OPT_QUIET: o->quiet = true; return 0;
 	default: return -EINVAL;
@@ -236,7 +248,8 @@ static void print_trial(const struct opts *o, const char *kind, const struct ben
 	       t->rx_l1_bps / 1e9, t->rx_l2_bps / 1e9, t->lat_p50_ns / 1e3, t->lat_p99_ns / 1e3,
 	       t->lat_p999_ns / 1e3);
 	if (t->dut_cycles_per_packet >= 0)
-		printf("  dut %.0f cyc/pkt", t->dut_cycles_per_packet);
+		printf("  dut %.0f cyc/pkt (all threads %.0f)", t->dut_cycles_per_packet,
+		       t->dut_total_cycles_per_packet);
 	if (t->target_pps <= 0)
 		printf("  ring-full %.0f%%", t->ring_full_ratio * 100);
 	printf("\n");
@@ -390,6 +403,17 @@ static int run_plan(struct bench_gen *g, const struct opts *o, json_t *root)
 	return 0;
 }
 
+/* Waits (up to the link timeout) until the runner says the DUT is ready. */
+static int wait_file(const struct opts *o)
+{
+	for (double t = 0; o->wait_file && t < o->link_timeout; t += 0.02) {
+		if (access(o->wait_file, F_OK) == 0)
+			return 0;
+		rte_delay_ms(20);
+	}
+	return o->wait_file ? -ETIMEDOUT : 0;
+}
+
 static int find_ports(struct opts *o)
 {
 	uint16_t pid;
@@ -437,6 +461,10 @@ int main(int argc, char **argv)
 	if (bench_gen_wait_link(g, o.link_timeout) < 0) {
 		fprintf(stderr, "hvnet-pktgen: link down after %.0f s (is the DUT connected?)\n",
 			o.link_timeout);
+		goto out_gen;
+	}
+	if (wait_file(&o) < 0) {
+		fprintf(stderr, "hvnet-pktgen: %s did not appear\n", o.wait_file);
 		goto out_gen;
 	}
 	root = json_pack("{s:s,s:s,s:I,s:o}", "tool", "hvnet-pktgen", "version", HVNET_VERSION,
