@@ -169,10 +169,15 @@ static void eth_close(void *priv)
 static void eth_describe(void *priv, json_t *obj)
 {
 	struct eth_port *ep = priv;
+	struct rte_eth_link link;
 
 	json_object_set_new(obj, "devargs", json_string(ep->devargs));
 	json_object_set_new(obj, "dpdk_port", json_integer(ep->port_id));
 	json_object_set_new(obj, "tx_queues", json_integer(ep->n_txq));
+	if (rte_eth_link_get_nowait(ep->port_id, &link) == 0) {
+		json_object_set_new(obj, "link", json_string(link.link_status ? "up" : "down"));
+		json_object_set_new(obj, "speed_mbps", json_integer(link.link_speed));
+	}
 }
 
 static int eth_get_mac(void *priv, uint8_t mac[6])
