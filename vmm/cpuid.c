@@ -3,11 +3,20 @@
  * Per-vCPU CPUID adjustments. Topology: one package with ncpus cores of one
  * thread each; APIC id = vCPU index.
  */
+#include <stddef.h>
+#include <stdint.h>
+
 #include "cpuid.h"
 
 #define CPUID_1_ECX_MONITOR (1u << 3)
 #define CPUID_1_ECX_HYPERVISOR (1u << 31)
 #define CPUID_1_EDX_HTT (1u << 28)
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
+#define CPUID_1_ECX_AVX (1u << 28)
+#define CPUID_7_EBX_MPX (1u << 14)
+#define CPUID_7_EBX_AVX512F (1u << 16)
+#define CPUID_7_ECX_PKU (1u << 3)
+#define XSTATE_LEGACY_SIZE 576 /* legacy area + XSAVE header */
 
 static unsigned order(unsigned n)
 {
@@ -47,9 +56,70 @@ static void fix_topology(struct kvm_cpuid_entry2 *e, unsigned cpu, unsigned ncpu
 	}
 }
 
+static struct kvm_cpuid_entry2 *find(struct kvm_cpuid_entry2 *e, unsigned n, uint32_t fn,
+				      uint32_t index)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (e[i].function == fn && e[i].index == index)
+			return &e[i];
+	return NULL;
+}
+
+/* XSAVE state components whose CPU feature bits are present. */
+static uint64_t xfeatures_allowed(struct kvm_cpuid_entry2 *e, unsigned n)
+{
+	struct kvm_cpuid_entry2 *l1 = find(e, n, 1, 0), *l7 = find(e, n, 7, 0);
+	uint64_t ok = 0x3; /* x87, SSE */
+
+	if (l1 && (l1->ecx & CPUID_1_ECX_AVX))
+		ok |= 1u << 2;
+	if (l7 && (l7->ebx & CPUID_7_EBX_MPX))
+		ok |= 3u << 3;
+	if (l7 && (l7->ebx & CPUID_7_EBX_AVX512F) && (ok & (1u << 2)))
+		ok |= 7u << 5;
+	if (l7 && (l7->ecx & CPUID_7_ECX_PKU))
+		ok |= 1u << 9;
+	return ok | ~0x2ffull; /* components from bit 10 on (AMX...) keep KVM's view */
+}
+
+/*
+ * Leaf 0xd must agree with the feature bits (a guest kernel warns "XSAVE
+ * consistency problem" otherwise): drop state components whose feature is
+ * absent and recompute the maximum save area size in ECX.
+ */
+static void fix_xsave(struct kvm_cpuid_entry2 *e, unsigned n)
+{
+	struct kvm_cpuid_entry2 *d0 = find(e, n, 0xd, 0), *d;
+	uint64_t ok = xfeatures_allowed(e, n), x;
+	uint32_t size = XSTATE_LEGACY_SIZE;
+	unsigned i;
+
+	if (!d0)
+		return;
+	x = ((uint64_t)d0->edx << 32 | d0->eax) & ok;
+	d0->eax = (uint32_t)x;
+	d0->edx = (uint32_t)(x >> 32);
+	for (i = 2; i < 64; i++) {
+		d = find(e, n, 0xd, i);
+		if (!d)
+			continue;
+		if (!(x & (1ull << i)) && i != 8 && i < 10) /* 8 (PT) is supervisor state */
+			d->eax = d->ebx = d->ecx = d->edx = 0;
+		else if (x & (1ull << i) && d->eax + d->ebx > size)
+			size = d->eax + d->ebx;
+	}
+	d0->ecx = size;
+	if (d0->ebx > size)
+		d0->ebx = size;
+}
+
 void vmm_cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned n, unsigned cpu, unsigned ncpus)
 {
 	unsigned i;
+
+	fix_xsave(e, n);
 
 	for (i = 0; i < n; i++, e++) {
 		switch (e->function) {
@@ -77,4 +147,12 @@ void vmm_cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned n, unsigned cpu, unsig
 			break;
 		}
 	}
+}
+
+void vmm_cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *e, unsigned n)
+{
+	struct kvm_cpuid_entry2 *l1 = find(e, n, 1, 0);
+
+	if (l1)
+		l1->ecx |= CPUID_1_ECX_TSC_DEADLINE;
 }

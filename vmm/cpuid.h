@@ -2,8 +2,11 @@
 /*
  * Guest CPUID: takes KVM_GET_SUPPORTED_CPUID's entries and adapts them per
  * vCPU: APIC ids and the CPU count (leaves 1, 4, 0xb, 0x1f, 0x80000008),
- * the hypervisor bit, no performance monitoring (leaf 0xa) and no
- * monitor/mwait. Pure function over the uapi entry array, used by vmm_vm.
+ * the hypervisor bit, no performance monitoring (leaf 0xa), no monitor/mwait,
+ * XSAVE leaf 0xd consistent with the feature bits, and the TSC deadline timer
+ * (emulated by KVM's in-kernel LAPIC but not reported by
+ * KVM_GET_SUPPORTED_CPUID) when the caller says KVM has it. Pure function
+ * over the uapi entry array, used by vmm_vm.
  */
 #ifndef VMM_CPUID_H
 #define VMM_CPUID_H
@@ -15,5 +18,8 @@
  * Any thread.
  */
 void vmm_cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned n, unsigned cpu, unsigned ncpus);
+
+/* Sets the TSC-deadline bit of leaf 1 (call when KVM_CAP_TSC_DEADLINE_TIMER). */
+void vmm_cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *e, unsigned n);
 
 #endif

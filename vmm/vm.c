@@ -539,6 +539,11 @@ static int check_config(const struct vmm_vm_config *cfg, char *err, size_t errle
 		errf(err, errlen, "at least one vCPU is needed");
 		return -EINVAL;
 	}
+	if (cfg->cpus > MAX_CPUS) {
+		errf(err, errlen, "too many vCPUs: %u requested, at most %d (xAPIC ids)", cfg->cpus,
+		     MAX_CPUS);
+		return -E2BIG;
+	}
 	return 0;
 }
 
@@ -564,6 +569,10 @@ static int build(struct vmm_vm *vm, char *err, size_t errlen)
 	unsigned i, max;
 	int rc;
 
+	/* files and sizes first: their errors are the user's, and need no KVM */
+	rc = load_guest(vm, err, errlen);
+	if (rc < 0)
+		return rc;
 	rc = kvm_setup(vm, err, errlen);
 	if (rc < 0)
 		return rc;
@@ -573,9 +582,6 @@ static int build(struct vmm_vm *vm, char *err, size_t errlen)
 		     vm->ncpus, max);
 		return -E2BIG;
 	}
-	rc = load_guest(vm, err, errlen);
-	if (rc < 0)
-		return rc;
 	rc = create_devices(vm, err, errlen);
 	if (rc < 0)
 		return rc;

@@ -109,8 +109,11 @@ struct kvm_cpuid2 *vmm_x86_supported_cpuid(int kvm_fd)
 		if (!c)
 			return NULL;
 		c->nent = n;
-		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0)
+		if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) == 0) {
+			if (ioctl(kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+				vmm_cpuid_set_tsc_deadline(c->entries, c->nent);
 			return c;
+		}
 		free(c);
 		if (errno != E2BIG)
 			return NULL;

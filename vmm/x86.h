@@ -23,8 +23,9 @@ int vmm_x86_setup_fpu(int vcpu_fd);
 int vmm_x86_setup_lapic(int vcpu_fd);
 
 /*
- * Returns KVM_GET_SUPPORTED_CPUID of /dev/kvm fd kvm_fd in a malloc'ed
- * struct (free() it), or NULL with errno set.
+ * Returns KVM_GET_SUPPORTED_CPUID of /dev/kvm fd kvm_fd, plus the TSC
+ * deadline timer bit when KVM emulates it, in a malloc'ed struct (free() it),
+ * or NULL with errno set.
  */
 struct kvm_cpuid2 *vmm_x86_supported_cpuid(int kvm_fd);
 
