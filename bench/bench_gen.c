@@ -255,6 +255,7 @@ static void rx_one(struct bench_gen *g, struct gen_port *p, struct rte_mbuf *m, 
 		return;
 	}
 	p->res.rx++;
+	p->res.vlan_mismatch += info.vlan != p->vlan;
 	p->res.rx_bytes += m->pkt_len + BENCH_PKT_FCS_LEN;
 	account_seq(p, info.port, info.seq);
 	bench_hist_add(g->lat, bench_pkt_tsc_diff(now, info.tsc48));
@@ -547,6 +548,36 @@ int bench_gen_trial(struct bench_gen *g, double rate_pps, double duration_s,
 	fill_rates(g, out, cpu0 >= 0 && cpu1 >= 0 ? cpu1 - cpu0 : -1,
 		   pin0 >= 0 && pin1 >= 0 ? pin1 - pin0 : -1);
 	return 0;
+}
+
+/* True when every port that should receive has received since the reset. */
+static bool all_paths_seen(struct bench_gen *g)
+{
+	for (unsigned int i = 0; i < g->cfg.nb_ports; i++) {
+		struct gen_port *p = &g->port[i];
+
+		if (p->tx && g->port[p->peer].res.rx == 0)
+			return false;
+	}
+	return true;
+}
+
+int bench_gen_probe(struct bench_gen *g, double timeout_s)
+{
+	uint64_t end = rte_rdtsc() + (uint64_t)(timeout_s * (double)g->hz);
+	bool seen = false;
+
+	reset_counters(g);
+	g->trial = BENCH_PKT_TRIAL_NONE;
+	while (!seen && rte_rdtsc() < end) {
+		uint64_t step = rte_rdtsc() + g->hz / 20;
+
+		run_loop(g, 1000, step, step);
+		seen = all_paths_seen(g);
+	}
+	run_loop(g, 0, 0, rte_rdtsc() + (uint64_t)(DRAIN_S * (double)g->hz));
+	g->trial = 0;
+	return seen ? 0 : -ETIMEDOUT;
 }
 
 void bench_gen_warmup(struct bench_gen *g, double duration_s)

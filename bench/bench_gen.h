@@ -46,6 +46,8 @@ struct bench_port_result {
 	uint64_t rx_other;   /* other frames (foreign, stale trial, learning) */
 	uint64_t seq_gaps;   /* sequence numbers skipped (lost or late) */
 	uint64_t reordered;  /* frames older than one already received */
+	uint64_t vlan_mismatch; /* received with a tag other than this port's own
+				 * (untagged if the port sends untagged) */
 	uint64_t bursts;     /* tx bursts attempted */
 	uint64_t bursts_full; /* of which the port refused some frames (ring full) */
 };
@@ -107,6 +109,14 @@ uint64_t bench_gen_learn(struct bench_gen *g, uint32_t nb_macs, double rate_pps)
  */
 int bench_gen_trial(struct bench_gen *g, double rate_pps, double duration_s,
 		    struct bench_trial *out);
+
+/*
+ * Sends a trickle of frames (1000 pps) until every sending port's frames
+ * arrive at its peer, so trials start only once the DUT forwards on every
+ * path (a vhost-user backend may report link up before it polls). Returns
+ * 0, or -ETIMEDOUT after @timeout_s.
+ */
+int bench_gen_probe(struct bench_gen *g, double timeout_s);
 
 /* Sends at low rate for @duration_s and discards the results (MAC learning,
  * cache warm-up). */

@@ -12,7 +12,8 @@
 
 static json_t *port_json(const struct bench_port_result *r)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "bursts",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "vlan_mismatch",
+			 (json_int_t)r->vlan_mismatch, "bursts",
 			 (json_int_t)r->bursts, "bursts_full", (json_int_t)r->bursts_full, "offered", (json_int_t)r->offered,
 			 "tx", (json_int_t)r->tx, "tx_bytes", (json_int_t)r->tx_bytes, "rx",
 			 (json_int_t)r->rx, "rx_bytes", (json_int_t)r->rx_bytes, "rx_other",

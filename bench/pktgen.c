@@ -467,6 +467,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "hvnet-pktgen: %s did not appear\n", o.wait_file);
 		goto out_gen;
 	}
+	if (bench_gen_probe(g, o.link_timeout) < 0) {
+		fprintf(stderr, "hvnet-pktgen: no frames came back within %.0f s: the DUT "
+			"does not forward\n", o.link_timeout);
+		goto out_gen;
+	}
 	root = json_pack("{s:s,s:s,s:I,s:o}", "tool", "hvnet-pktgen", "version", HVNET_VERSION,
 			 "tsc_hz", (json_int_t)bench_gen_tsc_hz(g), "config", config_json(&o));
 	if (root && run_plan(g, &o, root) == 0 && write_json(&o, root) == 0)
