@@ -24,12 +24,13 @@
 
 struct vsw_fdb;
 
+/* 16 bytes, 8-aligned: the hash reads keys as 64-bit words. */
 struct vsw_fdb_key {
 	uint8_t mac[6];
-	uint16_t vlan; /* internal VLAN, 0-4094 */
-	uint16_t sw;   /* switch index */
-	uint16_t pad;  /* always 0 */
-};
+	uint16_t vlan;	   /* internal VLAN, 0-4094 */
+	uint16_t sw;	   /* switch index */
+	uint16_t pad[3];   /* always 0 */
+} __attribute__((aligned(8)));
 
 struct vsw_fdb_entry {
 	uint32_t last_seen; /* vsw_fdb_now() seconds of the last frame from the address */
