@@ -4,30 +4,35 @@
 # QEMU sandbox (scripts/sandbox, docs/nested-kvm.md) with a one-line notice.
 # Used by tests/e2e, bench/vmm_boot and scripts/demo.
 #
-#   hvnet_vm_mode VMM        prints "direct" or "sandbox" (probes once with
-#                            `VMM --probe`; HVNET_VM_MODE=direct|sandbox forces)
+#   hvnet_vm_detect VMM      sets HVNET_VM_MODE to direct or sandbox (probes
+#                            once with `VMM --probe`; a preset value forces it)
+#   hvnet_vm_mode VMM        the same, and prints the mode
 #   hvnet_vm_run VMM CMD...  runs CMD ARGS (usually VMM itself) in that mode;
 #                            HVNET_VM_TIMEOUT (default 300 s) bounds the run
 
 # Decides once per process (exported, so child scripts reuse the answer).
-hvnet_vm_mode() {
+hvnet_vm_detect() {
 	local vmm=$1 out
-	if [ -z "${HVNET_VM_MODE:-}" ]; then
-		if out=$(timeout 20 "$vmm" --probe --timeout-ms 2000 2>&1); then
-			HVNET_VM_MODE=direct
-		else
-			HVNET_VM_MODE=sandbox
-			HVNET_VM_WHY=${out#kvm-probe: no: }
-		fi
-		export HVNET_VM_MODE HVNET_VM_WHY
+	[ -n "${HVNET_VM_MODE:-}" ] && return 0
+	if out=$(timeout 20 "$vmm" --probe --timeout-ms 2000 2>&1); then
+		HVNET_VM_MODE=direct
+	else
+		HVNET_VM_MODE=sandbox
+		HVNET_VM_WHY=${out#kvm-probe: no: }
 	fi
+	export HVNET_VM_MODE HVNET_VM_WHY
+}
+
+hvnet_vm_mode() {
+	hvnet_vm_detect "$1"
 	echo "$HVNET_VM_MODE"
 }
 
 hvnet_vm_run() {
 	local vmm=$1 t=${HVNET_VM_TIMEOUT:-300}
 	shift
-	case $(hvnet_vm_mode "$vmm") in
+	hvnet_vm_detect "$vmm"
+	case $HVNET_VM_MODE in
 	direct)
 		timeout -k 5 "$t" "$@"
 		;;

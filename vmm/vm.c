@@ -412,8 +412,9 @@ static int load_guest(struct vmm_vm *vm, char *err, size_t errlen)
 	}
 	need = align_up(need + (16 << 20), 1 << 20); /* plus room for the kernel to run */
 	if (mem < need) {
-		errf(err, errlen, "memory too small: %" PRIu64 " MiB given, this kernel%s needs at "
-		     "least %" PRIu64 " MiB", mem >> 20, cfg->initrd ? " and initrd" : "", need >> 20);
+		errf(err, errlen, "memory too small: %" PRIu64 " MiB given, this kernel%s at "
+		     "least %" PRIu64 " MiB", mem >> 20, cfg->initrd ? " and initrd need" : " needs",
+		     need >> 20);
 		rc = -EINVAL;
 		goto out_free_rd;
 	}
