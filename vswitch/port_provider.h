@@ -85,5 +85,6 @@ extern const struct vsw_port_class vsw_port_tap_class;
 extern const struct vsw_port_class vsw_port_ethdev_class;
 extern const struct vsw_port_class vsw_port_vhostuser_class;
 extern const struct vsw_port_class vsw_port_pcap_class;
+extern const struct vsw_port_class vsw_port_dummy_class;
 
 #endif

@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * Unit tests of the datapath through the switch state (vswitch/vsw.c,
+ * datapath.c) with dummy ports: one datapath lcore runs for real, frames
+ * are injected into the ports' rx rings and collected from their tx rings.
+ * Covers flooding and learning, unicast, 802.1Q tag insert/strip/keep with
+ * priority bits, admin state, runt frames and full transmit queues.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+
+#include "vsw.h"
+
+static struct vsw *vsw;
+static struct rte_mempool *pool;
+static const uint8_t MA[6] = {2, 0, 0, 0, 0, 0xa}, MB[6] = {2, 0, 0, 0, 0, 0xb};
+static const uint8_t BCAST[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
+/* Builds a 64-byte frame (tci < 0: untagged) with payload byte id. */
+static struct rte_mbuf *mkframe(const uint8_t dst[6], const uint8_t src[6], int tci, uint8_t id,
+				uint16_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(pool);
+	uint8_t *p;
+
+	assert_non_null(m);
+	p = (uint8_t *)rte_pktmbuf_append(m, len);
+	memset(p, id, len);
+	if (len < 14)
+		return m;
+	memcpy(p, dst, 6);
+	memcpy(p + 6, src, 6);
+	if (tci >= 0) {
+		p[12] = 0x81, p[13] = 0x00, p[14] = (uint8_t)(tci >> 8), p[15] = (uint8_t)tci;
+		p[16] = 0x88, p[17] = 0xb5;
+	} else {
+		p[12] = 0x88, p[13] = 0xb5;
+	}
+	return m;
+}
+
+static struct rte_ring *ring(const char *dir, const char *port)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "dummy_%s:%s", dir, port);
+	return rte_ring_lookup(name);
+}
+
+static void inject(const char *port, struct rte_mbuf *m)
+{
+	assert_int_equal(rte_ring_enqueue(ring("rx", port), m), 0);
+}
+
+/* Waits until port has sent want frames (or 1 s) and returns how many it sent. */
+static unsigned int collect(const char *port, struct rte_mbuf **out, unsigned int want)
+{
+	uint64_t deadline = rte_rdtsc() + rte_get_tsc_hz();
+	unsigned int n = 0;
+
+	while (n < want && rte_rdtsc() < deadline)
+		n += rte_ring_dequeue_burst(ring("tx", port), (void **)out + n, want - n, NULL);
+	usleep(20000); /* anything more that should not be there */
+	n += rte_ring_dequeue_burst(ring("tx", port), (void **)out + n, 64 - n, NULL);
+	return n;
+}
+
+static void free_all(struct rte_mbuf **m, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		rte_pktmbuf_free(m[i]);
+}
+
+static long long stat(const char *port, const char *key, const char *drop)
+{
+	struct ctl_err err;
+	json_t *s = vsw_port_stats_json(vsw, port, false, &err);
+	long long v;
+
+	assert_non_null(s);
+	v = json_integer_value(drop ? json_object_get(json_object_get(s, "drops"), drop)
+				    : json_object_get(s, key));
+	json_decref(s);
+	return v;
+}
+
+static void add_port(const char *sw, const char *name, bool down)
+{
+	struct vsw_port_params p = {.kind = "dummy", .name = name};
+	struct ctl_err err;
+
+	if (vsw_port_add(vsw, sw, &p, down, &err))
+		fail_msg("%s", err.msg);
+}
+
+static int setup_switch(void **state)
+{
+	struct ctl_err err;
+
+	(void)state;
+	if (vsw_switch_add(vsw, "s", VSW_SWITCH_PRIVATE, NULL, false, &err))
+		return -1;
+	add_port("s", "a", false);
+	add_port("s", "b", false);
+	add_port("s", "c", false);
+	return 0;
+}
+
+static int teardown_switch(void **state)
+{
+	(void)state;
+	return vsw_switch_del(vsw, "s", NULL);
+}
+
+static void test_flood_learn_unicast(void **state)
+{
+	struct rte_mbuf *out[64];
+
+	(void)state;
+	inject("a", mkframe(BCAST, MA, -1, 1, 64));
+	assert_int_equal(collect("b", out, 1), 1);
+	free_all(out, 1);
+	assert_int_equal(collect("c", out, 1), 1);
+	free_all(out, 1);
+	assert_int_equal(collect("a", out, 0), 0); /* never back to the ingress */
+	inject("b", mkframe(MA, MB, -1, 2, 64));
+	assert_int_equal(collect("a", out, 1), 1);
+	assert_int_equal(rte_pktmbuf_mtod(out[0], uint8_t *)[20], 2);
+	free_all(out, 1);
+	assert_int_equal(collect("c", out, 0), 0); /* learned unicast: only to a */
+	inject("a", mkframe(MB, MA, -1, 3, 64));
+	assert_int_equal(collect("b", out, 1), 1);
+	free_all(out, 1);
+	assert_int_equal(collect("c", out, 0), 0);
+	assert_int_equal(stat("a", "rx_packets", NULL), 2);
+	assert_int_equal(stat("a", "tx_packets", NULL), 1);
+	assert_int_equal(stat("a", "flood_packets", NULL), 1);
+	assert_int_equal(stat("c", "tx_packets", NULL), 1);
+}
+
+static void test_vlan_tags(void **state)
+{
+	struct ctl_vid_set allowed;
+	struct vsw_vlan_cfg access, trunk;
+	struct rte_mbuf *out[64];
+	const uint8_t *p;
+
+	(void)state;
+	assert_int_equal(vsw_vlan_set_access(&access, 10, NULL), 0);
+	ctl_parse_vid_list("allowed", "10,20", &allowed, NULL);
+	assert_int_equal(vsw_vlan_set_trunk(&trunk, &allowed, 1, NULL), 0);
+	assert_int_equal(vsw_port_set_vlan(vsw, "a", &access, NULL), 0);
+	assert_int_equal(vsw_port_set_vlan(vsw, "b", &trunk, NULL), 0);
+	assert_int_equal(vsw_port_set_vlan(vsw, "c", &trunk, NULL), 0);
+	/* access -> trunks: a tag of VLAN 10 is pushed, priority 0 */
+	inject("a", mkframe(BCAST, MA, -1, 4, 64));
+	assert_int_equal(collect("b", out, 1), 1);
+	p = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	assert_int_equal(out[0]->pkt_len, 68);
+	assert_true(p[12] == 0x81 && p[13] == 0 && p[14] == 0 && p[15] == 10);
+	assert_true(p[16] == 0x88 && p[17] == 0xb5 && p[18] == 4);
+	assert_memory_equal(p + 6, MA, 6);
+	free_all(out, collect("c", out, 1));
+	free_all(out, 1);
+	/* trunk -> trunk keeps the tag and its priority; trunk -> access strips it */
+	inject("b", mkframe(BCAST, MB, 0xa00a, 5, 64)); /* PCP 5, VID 10 */
+	assert_int_equal(collect("c", out, 1), 1);
+	p = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	assert_true(p[12] == 0x81 && p[14] == 0xa0 && p[15] == 10 && out[0]->pkt_len == 64);
+	free_all(out, 1);
+	assert_int_equal(collect("a", out, 1), 1);
+	p = rte_pktmbuf_mtod(out[0], const uint8_t *);
+	assert_int_equal(out[0]->pkt_len, 60);
+	assert_true(p[12] == 0x88 && p[13] == 0xb5 && p[14] == 5);
+	assert_memory_equal(p, BCAST, 6);
+	free_all(out, 1);
+	/* native VLAN 1 leaves the trunks untagged and never reaches VLAN 10 */
+	inject("b", mkframe(BCAST, MB, -1, 6, 64));
+	assert_int_equal(collect("c", out, 1), 1);
+	assert_true(rte_pktmbuf_mtod(out[0], uint8_t *)[12] == 0x88);
+	free_all(out, 1);
+	assert_int_equal(collect("a", out, 0), 0);
+	/* VLAN 30 is not allowed on the trunk */
+	inject("b", mkframe(BCAST, MB, 30, 7, 64));
+	assert_int_equal(collect("c", out, 0), 0);
+	assert_int_equal(stat("b", NULL, "vlan_filtered"), 1);
+}
+
+static void test_admin_down(void **state)
+{
+	struct rte_mbuf *out[64];
+	struct ctl_err err;
+
+	(void)state;
+	inject("a", mkframe(BCAST, MA, -1, 8, 64)); /* learn MA on a */
+	free_all(out, collect("b", out, 1));
+	free_all(out, collect("c", out, 1));
+	assert_int_equal(vsw_port_set_admin(vsw, "a", false, &err), 0);
+	inject("b", mkframe(BCAST, MB, -1, 9, 64));
+	assert_int_equal(collect("c", out, 1), 1);
+	free_all(out, 1);
+	assert_int_equal(collect("a", out, 0), 0);
+	inject("b", mkframe(MA, MB, -1, 10, 64));
+	assert_int_equal(collect("a", out, 0), 0);
+	assert_int_equal(stat("b", NULL, "port_down"), 1);
+	inject("a", mkframe(BCAST, MA, -1, 11, 64)); /* a down port is not polled */
+	assert_int_equal(collect("b", out, 0), 0);
+	assert_int_equal(vsw_port_set_admin(vsw, "a", true, &err), 0);
+	assert_int_equal(collect("b", out, 1), 1); /* ... until it is up again */
+	free_all(out, 1);
+	free_all(out, collect("c", out, 1));
+}
+
+static void test_malformed_and_tx_full(void **state)
+{
+	struct rte_mbuf *out[64], *fill[1023];
+
+	(void)state;
+	inject("a", mkframe(BCAST, MA, -1, 12, 10));
+	assert_int_equal(collect("b", out, 0), 0);
+	assert_int_equal(stat("a", NULL, "malformed"), 1);
+	for (unsigned int i = 0; i < 1023; i++)
+		fill[i] = mkframe(BCAST, MB, -1, 0, 60);
+	assert_int_equal(rte_ring_enqueue_bulk(ring("tx", "c"), (void **)fill, 1023, NULL), 1023);
+	for (uint8_t i = 0; i < 5; i++)
+		inject("a", mkframe(BCAST, MA, -1, i, 64));
+	assert_int_equal(collect("b", out, 5), 5);
+	free_all(out, 5);
+	usleep(50000);
+	assert_int_equal(stat("c", NULL, "tx_full"), 5);
+	assert_int_equal(stat("c", "tx_packets", NULL), 0);
+	while (rte_ring_dequeue_burst(ring("tx", "c"), (void **)out, 64, NULL))
+		;
+}
+
+int main(void)
+{
+	char prefix[64];
+	char *argv[] = {"test_datapath", "--no-huge", "-m", "512", "--no-shconf", "--no-pci",
+			"--log-level", "error", "-l", "0,1", prefix, NULL};
+	unsigned int lcore;
+	struct ctl_err err;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_flood_learn_unicast, setup_switch, teardown_switch),
+		cmocka_unit_test_setup_teardown(test_vlan_tags, setup_switch, teardown_switch),
+		cmocka_unit_test_setup_teardown(test_admin_down, setup_switch, teardown_switch),
+		cmocka_unit_test_setup_teardown(test_malformed_and_tx_full, setup_switch,
+						teardown_switch),
+	};
+	int rc;
+
+	snprintf(prefix, sizeof(prefix), "--file-prefix=unit%d", (int)getpid());
+	if (rte_eal_init(11, argv) < 0) {
+		fprintf(stderr, "EAL init failed\n");
+		return 1;
+	}
+	lcore = rte_get_next_lcore(-1, 1, 0);
+	vsw = vsw_create(&(struct vsw_opts){.n_lcores = 1, .lcore_ids = &lcore, .fdb_size = 4096,
+					    .aging = 300, .n_mbufs = 8192},
+			 &err);
+	if (!vsw) {
+		fprintf(stderr, "vsw_create: %s\n", err.msg);
+		return 1;
+	}
+	pool = rte_mempool_lookup("hvnet_mbufs");
+	rc = cmocka_run_group_tests_name("datapath", tests, NULL, NULL);
+	vsw_destroy(vsw);
+	return rc;
+}
