@@ -79,7 +79,7 @@ static void test_namestrings(void **state)
 
 static void test_bad_names(void **state)
 {
-	const char *bad[] = { "1ABC", "TOOLONG", "_SB..X", "a", "_SB.", "" "X-Y" };
+	const char *bad[] = { "1ABC", "TOOLONG", "_SB..X", "a", "_SB.", "X-Y" };
 	unsigned i;
 
 	(void)state;
