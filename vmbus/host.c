@@ -780,17 +780,19 @@ static int parse_failed(struct vmbus_host *h, const uint8_t *buf, size_t len, in
 	struct vmbus_msg m;
 	uint32_t relid, id;
 
-	if (h->state == VMBUS_HOST_CONNECTED && type == VMBUS_MSG_GPADL_HEADER && len >= 16) {
-		memcpy(&relid, buf + 8, 4);
-		memcpy(&id, buf + 12, 4);
+	if (h->state != VMBUS_HOST_CONNECTED || len < 16)
+		goto out_reject;
+	memcpy(&relid, buf + 8, 4);
+	memcpy(&id, buf + 12, 4);
+	if (type == VMBUS_MSG_GPADL_HEADER && relid && id)
 		return gpadl_fail(h, relid, id, c, "malformed GPADL_HEADER");
-	}
-	if (h->state == VMBUS_HOST_CONNECTED && type == VMBUS_MSG_OPENCHANNEL && len >= 16) {
+	if (type == VMBUS_MSG_OPENCHANNEL && relid) {
 		memset(&m, 0, sizeof(m));
-		memcpy(&m.u.open.child_relid, buf + 8, 4);
-		memcpy(&m.u.open.openid, buf + 12, 4);
+		m.u.open.child_relid = relid;
+		m.u.open.openid = id;
 		return open_fail(h, &m, c, "malformed OPENCHANNEL");
 	}
+out_reject:
 	return reject(h, c, err, "vmbus: malformed %s message (%zu bytes): %s",
 		      vmbus_msg_type_name(type), len, strerror(-err));
 }
