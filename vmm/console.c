@@ -147,11 +147,9 @@ static void scan(struct vmm_console *c, const uint8_t *buf, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		int eol = buf[i] == '\n' || c->line_len == sizeof(c->line) - 1;
-
 		if (buf[i] != '\n' && buf[i] != '\r')
 			c->line[c->line_len++] = (char)buf[i];
-		if (!eol)
+		if (buf[i] != '\n' && c->line_len < sizeof(c->line) - 1)
 			continue;
 		c->line[c->line_len] = 0;
 		if (!c->marker_ns && strstr(c->line, c->marker))
