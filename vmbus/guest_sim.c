@@ -66,6 +66,7 @@ struct vmbus_gsim {
 	unsigned int qhead;
 	unsigned int qlen;
 	struct gs_chan ch[GS_MAX_RELID];
+	uint32_t relid_end;	/* 1 + highest relid ever offered */
 	struct gs_gpadl gp[GS_GPADL_SLOTS];
 	unsigned int ngp;
 	uint32_t next_gpadl;
@@ -279,6 +280,8 @@ static void on_offer(struct vmbus_gsim *g, const struct vmbus_msg *m)
 	c = &g->ch[relid];
 	if (!c->offered)
 		g->st.offers++;
+	if (relid >= g->relid_end)
+		g->relid_end = relid + 1;
 	c->offered = true;
 	c->class_id = m->u.offer.if_type;
 	c->conn_id = m->u.offer.connection_id;
@@ -288,7 +291,11 @@ static void on_offer(struct vmbus_gsim *g, const struct vmbus_msg *m)
 static struct gs_chan *msg_chan(struct vmbus_gsim *g, uint32_t relid)
 {
 	/* answers about relids the simulator never used (raw posts) */
-	return relid < GS_MAX_RELID ? &g->ch[relid] : NULL;
+	if (relid >= GS_MAX_RELID)
+		return NULL;
+	if (relid >= g->relid_end)
+		g->relid_end = relid + 1;
+	return &g->ch[relid];
 }
 
 static void handle_host_msg(struct vmbus_gsim *g, const struct gs_msg *qm)
@@ -872,10 +879,10 @@ int vmbus_gsim_poll(struct vmbus_gsim *g)
 	int n = 0;
 
 	pump(g);
-	for (uint32_t i = 1; i < GS_MAX_RELID; i++)
+	for (uint32_t i = 1; i < g->relid_end; i++)
 		if (g->ch[i].rescind_pending)
 			n += handle_rescind(g, i);
-	for (uint32_t i = 1; i < GS_MAX_RELID; i++)
+	for (uint32_t i = 1; i < g->relid_end; i++)
 		if (g->ch[i].open && g->ch[i].ic != GS_IC_NONE)
 			n += service_ic(g, &g->ch[i]);
 	pump(g);

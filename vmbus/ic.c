@@ -52,6 +52,14 @@ int vmbus_ic_send_request(struct vmbus_ic *ic, uint16_t type, const void *body,
 	return 0;
 }
 
+/* Time sync 4.x samples carry the guest reference counter: offer it only
+ * when the VMM can read that counter, else the guest would add its whole
+ * uptime to the host time. */
+static bool version_usable(const struct vmbus_ic *ic, struct vmbus_ic_version v)
+{
+	return !(ic->svc == &vmbus_ic_timesync_service && !ic->cfg.ref_time && v.major >= 4);
+}
+
 static int send_negotiate(struct vmbus_ic *ic)
 {
 	uint8_t b[sizeof(struct vmbus_ic_negotiate) + 16 * sizeof(struct vmbus_ic_version)];
@@ -60,11 +68,12 @@ static int send_negotiate(struct vmbus_ic *ic)
 
 	memset(b, 0, sizeof(b));
 	n->icframe_vercnt = N_FRAMEWORK;
-	n->icmsg_vercnt = (uint16_t)ic->svc->nversions;
 	for (unsigned int i = 0; i < N_FRAMEWORK; i++)
 		n->versions[k++] = framework_versions[i];
 	for (unsigned int i = 0; i < ic->svc->nversions; i++)
-		n->versions[k++] = ic->svc->versions[i];
+		if (version_usable(ic, ic->svc->versions[i]))
+			n->versions[k++] = ic->svc->versions[i];
+	n->icmsg_vercnt = (uint16_t)(k - N_FRAMEWORK);
 	ic->st.state = VMBUS_IC_NEGOTIATING;
 	return vmbus_ic_send_request(ic, VMBUS_IC_MSG_NEGOTIATE, b,
 				     (uint32_t)(sizeof(*n) + k * sizeof(n->versions[0])));
@@ -91,7 +100,7 @@ static void on_negotiated(struct vmbus_ic *ic, const uint8_t *body, uint32_t bod
 	memcpy(v, body + sizeof(n), sizeof(v));
 	if (n.icframe_vercnt != 1 || n.icmsg_vercnt != 1 ||
 	    !offered(framework_versions, N_FRAMEWORK, v[0]) ||
-	    !offered(ic->svc->versions, ic->svc->nversions, v[1])) {
+	    !offered(ic->svc->versions, ic->svc->nversions, v[1]) || !version_usable(ic, v[1])) {
 		ic->st.state = VMBUS_IC_FAILED; /* no common version */
 		return;
 	}

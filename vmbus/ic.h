@@ -149,8 +149,9 @@ struct vmbus_ic_config {
 	uint32_t timesync_interval_ms;	/* 0: 5000 */
 	/* Host wall clock in 100 ns units since 1601 (0: CLOCK_REALTIME). */
 	uint64_t (*host_time)(void *ctx);
-	/* Guest reference counter (100 ns) read at the same moment
-	 * (0: the sample carries 0 and the guest uses its own counter). */
+	/* Guest reference counter (100 ns, HV_X64_MSR_TIME_REF_COUNT) read at
+	 * the same moment. NULL: time sync 4.0 is not offered, the guest
+	 * negotiates 3.0 and stamps samples with its own counter on receipt. */
 	uint64_t (*ref_time)(void *ctx);
 	void *time_ctx;
 };

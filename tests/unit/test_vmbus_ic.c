@@ -282,6 +282,10 @@ static void test_default_clock(void **state)
 	vmbus_gsim_poll(g);
 	/* later than 2020-01-01 in 100 ns units since 1601 */
 	assert_true(vmbus_gsim_stats(g)->ts_parenttime > 132223104000000000ull);
+	/* without a reference counter the 4.0 format is not offered */
+	assert_int_equal(vmbus_gsim_stats(g)->ts_version, VMBUS_VERSION(3, 0));
+	assert_int_equal(vmbus_gsim_stats(g)->ts_samples, 1);
+	assert_int_equal(vmbus_gsim_stats(g)->ts_flags, VMBUS_IC_TIMESYNC_SYNC);
 	vmbus_ic_destroy(ts);
 	vmbus_host_destroy(h);
 	vmbus_gsim_destroy(g);
