@@ -2,8 +2,9 @@
 /*
  * Console backends (stdout, file, unix socket) and the boot-time marker
  * scanner. The unix backend's input thread also accepts clients: it polls
- * the listening socket and the current client, so only it changes the
- * client fd; writers read it atomically.
+ * the listening socket and the current client, and only it changes the
+ * client fd, under client_lock, which writers hold while they use the fd
+ * (their sends never block).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,7 +27,8 @@ struct vmm_console {
 	int out_fd;          /* stdout or the file */
 	int in_fd;           /* stdin, or -1 */
 	int listen_fd;       /* unix: listening socket */
-	_Atomic int client;  /* unix: connected client or -1 */
+	int client;          /* unix: connected client or -1, under client_lock */
+	pthread_mutex_t client_lock;
 	int stop_pipe[2];    /* wakes the input thread on close */
 	char *path;          /* unix socket path to unlink */
 	pthread_t thread;
@@ -94,6 +96,7 @@ struct vmm_console *vmm_console_open(const char *spec, const char *marker)
 		return NULL;
 	c->out_fd = c->in_fd = c->listen_fd = -1;
 	c->client = -1;
+	pthread_mutex_init(&c->client_lock, NULL);
 	c->stop_pipe[0] = c->stop_pipe[1] = -1;
 	if (marker && !(c->marker = strdup(marker))) {
 		rc = -ENOMEM;
@@ -137,6 +140,7 @@ void vmm_console_close(struct vmm_console *c)
 	}
 	free(c->path);
 	free(c->marker);
+	pthread_mutex_destroy(&c->client_lock);
 	free(c);
 }
 
@@ -182,9 +186,15 @@ void vmm_console_write(struct vmm_console *c, const uint8_t *buf, size_t n)
 		c->first_ns = vmm_now_ns();
 	if (c->marker)
 		scan(c, buf, n);
-	fd = c->kind == CON_UNIX ? c->client : c->out_fd;
+	if (c->kind != CON_UNIX) {
+		write_all(c->out_fd, buf, n, 0);
+		return;
+	}
+	pthread_mutex_lock(&c->client_lock);
+	fd = c->client;
 	if (fd >= 0)
-		write_all(fd, buf, n, c->kind == CON_UNIX);
+		write_all(fd, buf, n, 1);
+	pthread_mutex_unlock(&c->client_lock);
 }
 
 uint64_t vmm_console_first_output_ns(const struct vmm_console *c)
@@ -229,8 +239,8 @@ static void *input_thread(void *arg)
 
 	for (;;) {
 		struct pollfd p[2] = { { .fd = c->stop_pipe[0], .events = POLLIN } };
-		int src = c->kind == CON_UNIX ? (c->client >= 0 ? c->client : c->listen_fd)
-					      : c->in_fd;
+		int client = c->client; /* only this thread changes it */
+		int src = c->kind == CON_UNIX ? (client >= 0 ? client : c->listen_fd) : c->in_fd;
 
 		p[1].fd = src;
 		p[1].events = POLLIN;
@@ -241,14 +251,20 @@ static void *input_thread(void *arg)
 		if (!p[1].revents)
 			continue;
 		if (src == c->listen_fd) {
-			c->client = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			int fd = accept4(c->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+
+			pthread_mutex_lock(&c->client_lock);
+			c->client = fd;
+			pthread_mutex_unlock(&c->client_lock);
 			continue;
 		}
 		if (pump(c, src) < 0) {
 			if (c->kind != CON_UNIX)
 				break; /* stdin closed: no more input */
+			pthread_mutex_lock(&c->client_lock);
 			c->client = -1;
 			close(src);
+			pthread_mutex_unlock(&c->client_lock);
 		}
 	}
 	return NULL;

@@ -49,6 +49,7 @@ HVNET_VM_TIMEOUT=150 hvnet_vm_run "$vmm" "$vmm" --kernel "$HVNET_KERNEL" --initr
 	--cmdline "console=ttyS0 pci=off quiet hvnet_run64=$run64" >"$log" 2>&1 </dev/null
 rc=$?
 end=$(date +%s.%N)
+grep -m1 '^notice:' "$log"
 echo "vmm exit status $rc; whole run $(echo "$end - $start" | bc) s"
 
 [ $rc -eq 0 ] && pass "vmm exited 0 (guest powered off)" || fail "vmm exit status $rc (want 0)"
