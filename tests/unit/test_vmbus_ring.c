@@ -6,7 +6,9 @@
  * object attach to the same memory, as host and guest do.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <setjmp.h>
+#include <time.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -362,6 +364,139 @@ static void test_corrupt_descriptors(void **state)
 	assert_int_equal(pkt.data_len, 0);
 }
 
+/*
+ * Writer and reader on two threads, each sleeping on a semaphore that only
+ * the other side's signal decisions post: the reader masks while draining
+ * and re-checks after unmasking; the writer advertises pending_send_sz when
+ * full and re-checks. A wrong rule or a missing barrier loses a wake-up and
+ * a wait times out.
+ */
+#define CONC_PKTS 200000
+
+/* An interrupt line: posts coalesce into one pending wake-up. */
+struct event {
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	bool set;
+};
+
+static void ev_post(struct event *e)
+{
+	pthread_mutex_lock(&e->m);
+	e->set = true;
+	pthread_cond_signal(&e->c);
+	pthread_mutex_unlock(&e->m);
+}
+
+/* Waits up to 2 s for a post; returns 0, or -1 on timeout. */
+static int ev_wait(struct event *e)
+{
+	struct timespec ts;
+	int ret = 0;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += 2;
+	pthread_mutex_lock(&e->m);
+	while (!e->set && ret == 0)
+		ret = pthread_cond_timedwait(&e->c, &e->m, &ts);
+	e->set = false;
+	pthread_mutex_unlock(&e->m);
+	return ret ? -1 : 0;
+}
+
+struct conc {
+	struct pair *p;
+	struct event reader_wake;
+	struct event writer_wake;
+	int timeouts;
+	uint64_t writer_sleeps;
+	uint64_t reader_sleeps;
+	uint64_t bad;
+};
+
+static void *conc_writer(void *arg)
+{
+	struct conc *c = arg;
+	uint8_t msg[200];
+	bool sig;
+
+	for (uint64_t i = 0; i < CONC_PKTS && !c->timeouts;) {
+		size_t n = 8 + (i * 13) % 190;
+		int ret;
+
+		memcpy(msg, &i, 8);
+		ret = vmbus_ring_write_inband(c->p->w, 6, 0, i, msg, n, &sig);
+		if (ret == 0) {
+			if (sig)
+				ev_post(&c->reader_wake);
+			i++;
+			continue;
+		}
+		assert_int_equal(ret, -EAGAIN);
+		if (vmbus_ring_want_space(c->p->w, vmbus_ring_pkt_space(0, (uint32_t)n)) == 1)
+			continue;
+		c->writer_sleeps++;
+		if (ev_wait(&c->writer_wake))
+			c->timeouts++;
+	}
+	vmbus_ring_want_space(c->p->w, 0);
+	return NULL;
+}
+
+static void *conc_reader(void *arg)
+{
+	struct conc *c = arg;
+	uint8_t out[256];
+	struct vmbus_pkt pkt;
+	uint64_t next = 0, seq;
+	bool sig;
+
+	while (next < CONC_PKTS && !c->timeouts) {
+		vmbus_ring_mask(c->p->r);
+		while (vmbus_ring_peek(c->p->r, &pkt, out, sizeof(out)) == 0) {
+			memcpy(&seq, pkt.data, 8);
+			if (seq != next || pkt.trans_id != next)
+				c->bad++;
+			next++;
+			vmbus_ring_consume(c->p->r, &pkt);
+			if (next % 4 == 0) {
+				vmbus_ring_read_commit(c->p->r, &sig);
+				if (sig)
+					ev_post(&c->writer_wake);
+			}
+		}
+		vmbus_ring_read_commit(c->p->r, &sig);
+		if (sig)
+			ev_post(&c->writer_wake);
+		if (vmbus_ring_unmask(c->p->r) > 0 || next == CONC_PKTS)
+			continue;
+		c->reader_sleeps++;
+		if (ev_wait(&c->reader_wake))
+			c->timeouts++;
+	}
+	return NULL;
+}
+
+static void test_concurrent_signalling(void **state)
+{
+	struct conc c = {
+		.p = *state,
+		.reader_wake = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false },
+		.writer_wake = { PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false },
+	};
+	pthread_t w, r;
+
+	pthread_create(&r, NULL, conc_reader, &c);
+	pthread_create(&w, NULL, conc_writer, &c);
+	pthread_join(w, NULL);
+	pthread_join(r, NULL);
+	assert_int_equal(c.timeouts, 0);
+	assert_int_equal(c.bad, 0);
+	assert_int_equal(vmbus_ring_bytes_to_read(c.p->r), 0);
+	print_message("writer slept %llu times, reader %llu times\n",
+		      (unsigned long long)c.writer_sleeps, (unsigned long long)c.reader_sleeps);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +509,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_batched_read, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_indices, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_corrupt_descriptors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_concurrent_signalling, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
