@@ -50,7 +50,7 @@ HVNET_VM_TIMEOUT=150 hvnet_vm_run "$vmm" "$vmm" --kernel "$HVNET_KERNEL" --initr
 rc=$?
 end=$(date +%s.%N)
 grep -m1 '^notice:' "$log"
-echo "vmm exit status $rc; whole run $(echo "$end - $start" | bc) s"
+echo "vmm exit status $rc; whole run $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s"
 
 [ $rc -eq 0 ] && pass "vmm exited 0 (guest powered off)" || fail "vmm exit status $rc (want 0)"
 grep -q '^HVNET-GUEST-INIT' "$log" && pass "guest init ran" || fail "no HVNET-GUEST-INIT line"
