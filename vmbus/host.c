@@ -57,6 +57,7 @@ struct vmbus_channel {
 	void *vsp;
 	void *priv;
 	struct gpadl *ring_gpadl;
+	uint32_t out_offset;	/* first page of the host->guest ring */
 	struct vmbus_ring *in;
 	struct vmbus_ring *out;
 	void *map;		/* from ops->map_pages, or NULL */
@@ -582,6 +583,7 @@ static int on_open(struct vmbus_host *h, const struct vmbus_msg *m)
 	}
 	g->in_use = true;
 	ch->ring_gpadl = g;
+	ch->out_offset = m->u.open.downstream_page_offset;
 	h->counters[VMBUS_HC_OPEN_OK]++;
 	if (h->ops->channel_opened)
 		h->ops->channel_opened(h->ctx, ch->relid, ch->conn_id, ch->target_vp);
@@ -968,6 +970,17 @@ void vmbus_channel_set_priv(struct vmbus_channel *ch, void *priv)
 void *vmbus_channel_priv(const struct vmbus_channel *ch)
 {
 	return ch->priv;
+}
+
+int vmbus_channel_ring_pages(struct vmbus_channel *ch, const uint64_t **pfns, uint32_t *npfns,
+			     uint32_t *out_offset)
+{
+	if (ch->state != CH_OPEN || !ch->ring_gpadl)
+		return -ENOENT;
+	*pfns = ch->ring_gpadl->pfns;
+	*npfns = ch->ring_gpadl->npfns;
+	*out_offset = ch->out_offset;
+	return 0;
 }
 
 int vmbus_channel_gpadl(struct vmbus_channel *ch, uint32_t gpadl, const uint64_t **pfns,

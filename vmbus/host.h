@@ -210,6 +210,16 @@ void vmbus_channel_set_priv(struct vmbus_channel *ch, void *priv);
 void *vmbus_channel_priv(const struct vmbus_channel *ch);
 
 /*
+ * The ring GPADL of the open channel: its pages and the page offset where
+ * the host->guest ring starts (pages before it hold the guest->host ring).
+ * For VSPs that run the data path in another process (vswitchd's NetVSP
+ * over vmbus-user) and map the rings there. Returns 0, or -ENOENT when the
+ * channel is not open. *pfns stays valid until the channel closes.
+ */
+int vmbus_channel_ring_pages(struct vmbus_channel *ch, const uint64_t **pfns, uint32_t *npfns,
+			     uint32_t *out_offset);
+
+/*
  * The pages of a complete GPADL the guest created for this channel (e.g. a
  * NetVSC receive buffer). Returns 0 and sets *pfns (valid until the GPADL is
  * torn down) and *npfns, or -ENOENT.

@@ -397,6 +397,21 @@ static void test_open_data_close(void **state)
 	assert_int_equal(vmbus_channel_target_vp(e->nic.ch), 1);
 	assert_int_equal(vmbus_ring_data_size(vmbus_channel_in_ring(e->nic.ch)), 3 * 4096);
 	assert_int_equal(vmbus_ring_data_size(vmbus_channel_out_ring(e->nic.ch)), 5 * 4096);
+	const uint64_t *pfns;
+	uint32_t npfns, off;
+	assert_int_equal(vmbus_channel_ring_pages(e->nic.ch, &pfns, &npfns, &off), 0);
+	assert_int_equal(npfns, 10);
+	assert_int_equal(off, 4);
+	assert_int_equal(pfns[0] * 4096, vmbus_gsim_ring_gpa(e->g, e->nic_relid));
+	assert_int_equal(pfns[9], pfns[0] + 9);
+	/* a buffer GPADL (NetVSC receive buffer style) is visible to the VSP */
+	uint32_t buf_id, foreign;
+	assert_int_equal(vmbus_gsim_gpadl_create(e->g, e->nic_relid, 30, &buf_id), 0);
+	assert_int_equal(vmbus_gsim_gpadl_create(e->g, e->scsi_relid, 2, &foreign), 0);
+	assert_int_equal(vmbus_channel_gpadl(e->nic.ch, buf_id, &pfns, &npfns), 0);
+	assert_int_equal(npfns, 30);
+	assert_non_null(vmbus_gsim_gpa(e->g, pfns[29] * 4096));
+	assert_int_equal(vmbus_channel_gpadl(e->nic.ch, foreign, &pfns, &npfns), -ENOENT);
 	/* guest -> host -> echo -> guest */
 	assert_int_equal(vmbus_gsim_send(e->g, e->nic_relid, 0xabc, msg, sizeof(msg)), 0);
 	assert_int_equal(st->signals_to_host, 1);
