@@ -77,7 +77,8 @@ int vmm_bzimage_parse(const uint8_t *img, size_t len, struct vmm_bzimage *bz)
 	if (len < 0x270 || get16(img + HDR_BOOT_FLAG) != 0xaa55 ||
 	    memcmp(img + HDR_MAGIC, "HdrS", 4) != 0)
 		return -ENOEXEC;
-	if (setup_header_end(img) > 0x290 || setup_header_end(img) < 0x268)
+	if (setup_header_end(img) > 0x290 || setup_header_end(img) < 0x268 ||
+	    setup_header_end(img) > len)
 		return -ENOEXEC;
 	memset(bz, 0, sizeof(*bz));
 	bz->protocol = get16(img + HDR_VERSION);
