@@ -8,6 +8,7 @@
  * socket gets the same checks; vswitchctl checks only the syntax.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -37,9 +38,22 @@ struct command {
 	struct arg pos[4];   /* positional arguments, all required, in order */
 	struct arg opt[12];  /* options */
 	const char *usage;
+	struct arg optional; /* one optional positional argument after pos */
 };
 
 #define END {NULL, NULL, A_STR}
+#define ACL_OPTS                                                                                   \
+	{{"direction", "direction", A_STR}, {"action", "action", A_STR},                           \
+	 {"local-ip", "local_ip", A_STR},   {"remote-ip", "remote_ip", A_STR},                      \
+	 {"local-mac", "local_mac", A_STR}, {"remote-mac", "remote_mac", A_STR},                    \
+	 END}
+#define XACL_OPTS                                                                                  \
+	{{"direction", "direction", A_STR},   {"action", "action", A_STR},                         \
+	 {"weight", "weight", A_INT},	      {"protocol", "protocol", A_STR},                      \
+	 {"local-ip", "local_ip", A_STR},     {"remote-ip", "remote_ip", A_STR},                    \
+	 {"local-port", "local_port", A_STR}, {"remote-port", "remote_port", A_STR},                \
+	 {"stateful", "stateful", A_FLAG},    {"idle-timeout", "idle_timeout", A_INT},              \
+	 END}
 
 static const struct command commands[] = {
 	{"status", NULL, "status", {END}, {END}, "status"},
@@ -60,7 +74,7 @@ static const struct command commands[] = {
 	 "    vhostuser: --path SOCKET [--server]   pcap: --rx FILE [--tx FILE]\n"
 	 "    tap: --ifname NAME   ethdev: --devargs STRING"},
 	{"port", "del", "port.del", {{"PORT", "name", A_STR}, END}, {END}, "port del PORT"},
-	{"port", "list", "port.list", {END}, {END}, "port list [SWITCH]"},
+	{"port", "list", "port.list", {END}, {END}, "port list [SWITCH]", {"SWITCH", "switch", A_STR}},
 	{"port", "show", "port.show", {{"PORT", "name", A_STR}, END}, {END}, "port show PORT"},
 	{"port", "set", "port.set", {{"PORT", "name", A_STR}, END},
 	 {{"admin", "admin", A_STR}, {"mac-spoofing", "mac_spoofing", A_ONOFF},
@@ -72,7 +86,8 @@ static const struct command commands[] = {
 	 "    [--storm-limit PPS] [--mirror none|source|destination]"},
 	{"port", "vlan", "port.vlan", {{"PORT", "name", A_STR}, {"MODE", "mode", A_STR}, END},
 	 {{"allowed", "allowed", A_STR}, {"native", "native", A_INT}, END},
-	 "port vlan PORT untagged | access VID | trunk --allowed LIST [--native VID]"},
+	 "port vlan PORT untagged | access VID | trunk --allowed LIST [--native VID]",
+	 {"VID", "vid", A_INT}},
 	{"port", "stats", "port.stats", {{"PORT", "name", A_STR}, END},
 	 {{"clear", "clear", A_FLAG}, END}, "port stats PORT [--clear]"},
 	{"fdb", "show", "fdb.show", {{"SWITCH", "switch", A_STR}, END},
@@ -83,6 +98,26 @@ static const struct command commands[] = {
 	{"fdb", "del", "fdb.del", {{"SWITCH", "switch", A_STR}, {"MAC", "mac", A_STR}, END},
 	 {{"vlan", "vlan", A_INT}, END}, "fdb del SWITCH MAC [--vlan VID]"},
 	{"fdb", "flush", "fdb.flush", {{"SWITCH", "switch", A_STR}, END}, {END}, "fdb flush SWITCH"},
+	{"acl", "add", "acl.add", {{"PORT", "port", A_STR}, END}, ACL_OPTS,
+	 "acl add PORT --direction in|out|both --action allow|deny|meter\n"
+	 "    [--local-ip CIDR|any] [--remote-ip CIDR|any] [--local-mac MAC|any] [--remote-mac MAC|any]"},
+	{"acl", "del", "acl.del", {{"PORT", "port", A_STR}, END}, ACL_OPTS,
+	 "acl del PORT (the same fields as the entry's acl add)"},
+	{"acl", "list", "acl.list", {{"PORT", "port", A_STR}, END}, {END}, "acl list PORT"},
+	{"xacl", "add", "xacl.add", {{"PORT", "port", A_STR}, END}, XACL_OPTS,
+	 "xacl add PORT --direction in|out --action allow|deny --weight N [--protocol tcp|udp|icmp|NUM]\n"
+	 "    [--local-ip CIDR] [--remote-ip CIDR] [--local-port P|P-Q] [--remote-port P|P-Q]\n"
+	 "    [--stateful [--idle-timeout S]]"},
+	{"xacl", "load", "xacl.add", {{"PORT", "port", A_STR}, {"FILE", NULL, A_STR}, END}, XACL_OPTS,
+	 "xacl load PORT FILE   (one rule per line, in xacl add's options; '#' comments)"},
+	{"xacl", "del", "xacl.del", {{"PORT", "port", A_STR}, END},
+	 {{"direction", "direction", A_STR}, {"weight", "weight", A_INT}, END},
+	 "xacl del PORT --direction in|out --weight N"},
+	{"xacl", "list", "xacl.list", {{"PORT", "port", A_STR}, END}, {END}, "xacl list PORT"},
+	{"conntrack", "show", "conntrack.show", {END}, {END}, "conntrack show [PORT]",
+	 {"PORT", "port", A_STR}},
+	{"conntrack", "flush", "conntrack.flush", {END}, {END}, "conntrack flush [PORT]",
+	 {"PORT", "port", A_STR}},
 };
 
 static bool json_out;
@@ -114,6 +149,21 @@ static void __attribute__((noreturn, format(printf, 2, 3))) fail(int status, con
 	exit(status);
 }
 
+/* The verbs of an object, "add|del|...", for usage errors. */
+static const char *verbs_of(const char *object)
+{
+	static char buf[128];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (!strcmp(commands[i].object, object) && commands[i].verb)
+			len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%s", len ? "|" : "",
+						commands[i].verb);
+	}
+	return buf;
+}
+
 static const struct command *find_command(const char *object, const char *verb)
 {
 	bool object_known = false;
@@ -128,11 +178,8 @@ static const struct command *find_command(const char *object, const char *verb)
 			return c;
 	}
 	if (!object_known)
-		fail(2, "unknown object '%s' (want status|switch|port|fdb)", object);
-	fail(2, "'%s' needs a verb: %s", object,
-	     !strcmp(object, "switch") ? "add|del|list|show"
-	     : !strcmp(object, "port") ? "add|del|list|show|set|vlan|stats"
-				       : "show|add|del|flush");
+		fail(2, "unknown object '%s' (want status|switch|port|fdb|acl|xacl|conntrack)", object);
+	fail(2, "'%s' needs a verb: %s", object, verbs_of(object));
 }
 
 static json_t *value(const struct arg *a, const char *s)
@@ -175,14 +222,16 @@ static void parse_args(const struct command *c, int argc, char **argv, json_t *a
 		const struct arg *a;
 
 		if (strncmp(w, "--", 2)) {
-			if (pos->name)
-				json_object_set_new(args, pos->key, value(pos, w)), pos++;
-			else if (!strcmp(c->cmd, "port.vlan") && !n_extra++)
-				json_object_set_new(args, "vid", value(&(struct arg){"VID", "vid", A_INT}, w));
-			else if (!strcmp(c->cmd, "port.list") && !n_extra++)
-				json_object_set_new(args, "switch", json_string(w));
+			if (pos->name && pos->key)
+				json_object_set_new(args, pos->key, value(pos, w));
+			else if (pos->name)
+				json_object_set_new(args, "_file", json_string(w)); /* xacl load */
+			else if (c->optional.name && !n_extra++)
+				json_object_set_new(args, c->optional.key, value(&c->optional, w));
 			else
 				fail(2, "unexpected argument '%s'\n  %s", w, c->usage);
+			if (pos->name)
+				pos++;
 			continue;
 		}
 		a = find_opt(c, w + 2);
@@ -198,6 +247,54 @@ static void parse_args(const struct command *c, int argc, char **argv, json_t *a
 	}
 	if (pos->name)
 		fail(2, "missing %s\n  %s", pos->name, c->usage);
+}
+
+/*
+ * xacl load: turns {"port", "_file"} into {"port", "rules": [...]}, one
+ * rule per line of the file, each line in xacl add's option syntax.
+ */
+static json_t *load_rules(const struct command *c, json_t *args)
+{
+	const char *path = json_string_value(json_object_get(args, "_file"));
+	FILE *f = fopen(path, "r");
+	json_t *rules = json_array(), *out;
+	char line[4096];
+	int lineno = 0;
+
+	if (!f)
+		fail(1, "FILE: cannot read '%s': %s", path, strerror(errno));
+	while (fgets(line, sizeof(line), f)) {
+		char *words[64], *save = NULL, *w;
+		int n = 0;
+		json_t *rule;
+
+		lineno++;
+		if (strchr(line, '#'))
+			*strchr(line, '#') = '\0';
+		for (w = strtok_r(line, " \t\r\n", &save); w && n < 64;
+		     w = strtok_r(NULL, " \t\r\n", &save))
+			words[n++] = w;
+		if (!n)
+			continue;
+		rule = json_object();
+		for (int i = 0; i < n; i++) {
+			const struct arg *a = strncmp(words[i], "--", 2) ? NULL : find_opt(c, words[i] + 2);
+
+			if (!a)
+				fail(1, "%s:%d: '%s' is not an option of xacl add", path, lineno, words[i]);
+			if (a->type == A_FLAG)
+				json_object_set_new(rule, a->key, json_true());
+			else if (++i < n)
+				json_object_set_new(rule, a->key, value(a, words[i]));
+			else
+				fail(1, "%s:%d: option '%s' needs a value", path, lineno, words[i - 1]);
+		}
+		json_array_append_new(rules, rule);
+	}
+	fclose(f);
+	out = json_pack("{s:O,s:o}", "port", json_object_get(args, "port"), "rules", rules);
+	json_decref(args);
+	return out;
 }
 
 /* Prints a scalar JSON value as text. */
@@ -227,10 +324,17 @@ static void print_table(const json_t *list, const char *const *cols, const int *
 	json_array_foreach(list, i, row) {
 		for (int c = 0; cols[c]; c++) {
 			json_t *v = json_object_get(row, cols[c]);
-			char *s = json_is_string(v)   ? strdup(json_string_value(v))
-				  : json_is_object(v) ? strdup(json_string_value(json_object_get(v, "mode")))
-				  : !v || json_is_null(v) ? strdup("-")
-							   : json_dumps(v, JSON_ENCODE_ANY);
+			/* objects show their headline: a VLAN its mode, hits their packets */
+			json_t *inner = json_is_object(v) ? json_object_get(v, "mode") : NULL;
+			char *s;
+
+			if (json_is_object(v) && !inner)
+				inner = json_object_get(v, "packets");
+			if (inner)
+				v = inner;
+			s = json_is_string(v)	       ? strdup(json_string_value(v))
+			    : !v || json_is_null(v) ? strdup("-")
+						     : json_dumps(v, JSON_ENCODE_ANY);
 
 			printf("%-*s", widths[c], s ? s : "-");
 			free(s);
@@ -277,11 +381,28 @@ static void print_text(const struct command *c, const json_t *r)
 	static const int port_w[] = {20, 14, 11, 7, 10, 18};
 	static const char *const fdb_cols[] = {"mac", "vlan", "port", "type", "age", NULL};
 	static const int fdb_w[] = {19, 6, 20, 9, 6};
+	static const char *const acl_cols[] = {"direction", "action", "local_ip", "remote_ip",
+					       "local_mac", "remote_mac", "hits", NULL};
+	static const int acl_w[] = {10, 7, 20, 20, 19, 19, 10};
+	static const char *const xacl_cols[] = {"direction", "weight", "action", "protocol",
+						"local_ip", "local_port", "remote_ip",
+						"remote_port", "stateful", "hits", NULL};
+	static const int xacl_w[] = {10, 7, 7, 9, 20, 11, 20, 12, 9, 10};
+	static const char *const ct_cols[] = {"port", "protocol", "local_ip", "local_port",
+					      "remote_ip", "remote_port", "state", "age",
+					      "timeout", NULL};
+	static const int ct_w[] = {14, 9, 18, 11, 18, 12, 11, 6, 8};
 
 	if (!strcmp(c->cmd, "switch.list"))
 		print_table(json_object_get(r, "switches"), sw_cols, sw_w);
 	else if (!strcmp(c->cmd, "port.list"))
 		print_table(json_object_get(r, "ports"), port_cols, port_w);
+	else if (!strcmp(c->cmd, "acl.list"))
+		print_table(json_object_get(r, "rules"), acl_cols, acl_w);
+	else if (!strcmp(c->cmd, "xacl.list"))
+		print_table(json_object_get(r, "rules"), xacl_cols, xacl_w);
+	else if (!strcmp(c->cmd, "conntrack.show"))
+		print_table(json_object_get(r, "connections"), ct_cols, ct_w);
 	else if (!strcmp(c->cmd, "fdb.show")) {
 		print_table(json_object_get(r, "entries"), fdb_cols, fdb_w);
 		if (json_is_true(json_object_get(r, "truncated")))
@@ -322,6 +443,8 @@ int main(int argc, char **argv)
 	args = json_object();
 	optind += c->verb ? 2 : 1;
 	parse_args(c, argc - optind, argv + optind, args);
+	if (json_object_get(args, "_file"))
+		args = load_rules(c, args);
 	fd = ctl_connect(ctl_socket_path(socket_path), &err);
 	if (fd < 0)
 		fail(1, "%s", err.msg);

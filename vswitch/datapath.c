@@ -8,6 +8,7 @@
  * flush (one tx burst per destination port).
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,7 +30,7 @@ struct txbuf {
 struct vsw_dp_lcore {
 	struct vsw_dp *dp;
 	unsigned int idx;
-	uint64_t busy_cycles, start_tsc, fdb_full;
+	uint64_t busy_cycles, start_tsc, fdb_full, ct_full;
 	uint16_t n_dirty;
 	uint16_t dirty[VSW_MAX_PORTS];
 	struct txbuf tx[VSW_MAX_PORTS];
@@ -39,6 +40,7 @@ struct vsw_dp_lcore {
 struct vsw_dp {
 	struct vsw_dp_config *cfg; /* published snapshot (atomic pointer) */
 	struct vsw_fdb *fdb;
+	struct pol_ct *ct;
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *qs;
 	unsigned int n_lcores;
@@ -61,6 +63,7 @@ struct burst {
 	uint16_t in;		/* ingress port */
 	uint16_t n;
 	uint32_t now;
+	uint64_t tsc;
 	struct frame f[VSW_BURST];
 	struct vsw_fdb_key src[VSW_BURST], dst[VSW_BURST];
 };
@@ -110,6 +113,65 @@ static void stage_classify(struct burst *b, struct rte_mbuf **pkts, uint16_t n)
 		memcpy(b->dst[b->n].mac, &eth->dst_addr, 6);
 		b->n++;
 	}
+}
+
+/* The drop reason of each policy verdict. */
+static const uint8_t verdict_drop[] = {
+	[POL_DROP_ACL] = VSW_DROP_ACL_DENY,	    [POL_DROP_SPOOF] = VSW_DROP_MAC_SPOOFING,
+	[POL_DROP_DHCP] = VSW_DROP_DHCP_GUARD,	    [POL_DROP_ROUTER] = VSW_DROP_ROUTER_GUARD,
+	[POL_DROP_RATE] = VSW_DROP_RATE_LIMIT,
+};
+
+static inline struct pol_env policy_env(struct vsw_dp_lcore *lc, uint32_t now, uint64_t tsc)
+{
+	return (struct pol_env){.ct = lc->dp->ct, .lcore = lc->idx, .now = now, .tsc = tsc,
+				.ct_full = &lc->ct_full};
+}
+
+/*
+ * Runs port's policy for direction dir over pkts, drops (and counts on
+ * port) what it refuses, and compacts pkts. Returns the frames left; keep,
+ * when not NULL, receives the surviving indices.
+ */
+static uint16_t apply_policy(struct vsw_dp_lcore *lc, const struct pol_port *pol, uint16_t port,
+			     enum pol_dir dir, struct rte_mbuf **pkts, uint16_t n, uint32_t now,
+			     uint64_t tsc, uint16_t *keep)
+{
+	struct pol_env env = policy_env(lc, now, tsc);
+	uint8_t verdict[VSW_BURST];
+	uint16_t k = 0;
+
+	pol_port_filter(pol, dir, pkts, n, &env, verdict);
+	for (uint16_t i = 0; i < n; i++) {
+		if (verdict[i] != POL_PASS) {
+			drop(lc, port, verdict_drop[verdict[i]], pkts[i]);
+			continue;
+		}
+		if (keep)
+			keep[k] = i;
+		pkts[k++] = pkts[i];
+	}
+	return k;
+}
+
+/* Stage 1b: the ingress port's policy for frames coming from it. */
+static void stage_policy_out(struct burst *b)
+{
+	const struct pol_port *pol = b->cfg->ports[b->in].pol;
+	struct rte_mbuf *pkts[VSW_BURST];
+	uint16_t keep[VSW_BURST], n;
+
+	if (!pol || !pol->out || !b->n)
+		return;
+	for (uint16_t i = 0; i < b->n; i++)
+		pkts[i] = b->f[i].m;
+	n = apply_policy(b->lc, pol, b->in, POL_DIR_OUT, pkts, b->n, b->now, b->tsc, keep);
+	for (uint16_t k = 0; k < n; k++) {
+		b->f[k] = b->f[keep[k]];
+		b->src[k] = b->src[keep[k]];
+		b->dst[k] = b->dst[keep[k]];
+	}
+	b->n = n;
 }
 
 /* Stage 2: learn the source addresses of the burst. */
@@ -194,6 +256,10 @@ static void flood(struct burst *b, const struct frame *f)
 	const struct vsw_dp_switch *sw = &b->cfg->switches[b->cfg->ports[b->in].sw];
 	uint16_t dests[VSW_MAX_PORTS], nd = 0;
 
+	if (!pol_storm_admit(b->cfg->ports[b->in].pol, b->tsc)) {
+		drop(b->lc, b->in, VSW_DROP_STORM, f->m);
+		return;
+	}
 	b->lc->counters[b->in].flood_packets++;
 	for (uint16_t i = 0; i < sw->n_ports; i++) {
 		uint16_t q = sw->ports[i];
@@ -255,8 +321,9 @@ static void stage_forward(struct burst *b)
 	}
 }
 
-/* Stage 4: one tx burst per destination port. */
-static void stage_flush(struct vsw_dp_lcore *lc, const struct vsw_dp_config *cfg)
+/* Stage 4: the destination ports' policy, then one tx burst per destination port. */
+static void stage_flush(struct vsw_dp_lcore *lc, const struct vsw_dp_config *cfg, uint32_t now,
+			uint64_t tsc)
 {
 	for (uint16_t d = 0; d < lc->n_dirty; d++) {
 		uint16_t out = lc->dirty[d];
@@ -265,6 +332,10 @@ static void stage_flush(struct vsw_dp_lcore *lc, const struct vsw_dp_config *cfg
 		struct vsw_port_counters *c = &lc->counters[out];
 		uint64_t bytes = 0;
 		uint16_t sent;
+
+		if (p->pol && p->pol->in)
+			tb->n = apply_policy(lc, p->pol, out, POL_DIR_IN, tb->pkts, tb->n, now, tsc,
+					     NULL);
 
 		for (uint16_t i = 0; i < tb->n; i++)
 			bytes += tb->pkts[i]->pkt_len;
@@ -281,7 +352,7 @@ static void stage_flush(struct vsw_dp_lcore *lc, const struct vsw_dp_config *cfg
 }
 
 static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_config *cfg,
-			      uint16_t in, uint32_t now)
+			      uint16_t in, uint32_t now, uint64_t tsc)
 {
 	const struct vsw_dp_port *p = &cfg->ports[in];
 	struct rte_mbuf *pkts[VSW_BURST];
@@ -295,12 +366,14 @@ static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_confi
 	b.cfg = cfg;
 	b.in = in;
 	b.now = now;
+	b.tsc = tsc;
 	stage_classify(&b, pkts, n);
+	stage_policy_out(&b);
 	if (b.n) {
 		stage_learn(&b);
 		stage_forward(&b);
 	}
-	stage_flush(lc, cfg);
+	stage_flush(lc, cfg, now, tsc);
 	return n;
 }
 
@@ -316,7 +389,7 @@ unsigned int vsw_dp_run_once(struct vsw_dp *dp, unsigned int idx)
 		uint16_t in = cfg->rx_ports[idx][i];
 
 		if (cfg->ports[in].up)
-			got += poll_port(lc, cfg, in, now);
+			got += poll_port(lc, cfg, in, now, t0);
 	}
 	if (got)
 		lc->busy_cycles += rte_rdtsc() - t0;
@@ -349,7 +422,7 @@ struct vsw_dp_config *vsw_dp_config_alloc(void)
 	return cfg;
 }
 
-struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb,
+struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb, struct pol_ct *ct,
 			     struct rte_mempool *pool, struct rte_rcu_qsbr *qs)
 {
 	struct vsw_dp *dp;
@@ -366,6 +439,7 @@ struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb,
 		goto err_free;
 	dp->n_lcores = n_lcores;
 	dp->fdb = fdb;
+	dp->ct = ct;
 	dp->pool = pool;
 	dp->qs = qs;
 	for (unsigned int i = 0; i < n_lcores; i++) {
@@ -447,13 +521,24 @@ void vsw_dp_port_counters(const struct vsw_dp *dp, unsigned int port,
 	}
 }
 
-uint64_t vsw_dp_fdb_full(const struct vsw_dp *dp)
+/* Sums a uint64_t member (at offset off) of every loop's state. */
+static uint64_t sum_lcores(const struct vsw_dp *dp, size_t off)
 {
 	uint64_t n = 0;
 
 	for (unsigned int i = 0; i < dp->n_lcores; i++)
-		n += dp->lc[i]->fdb_full;
+		n += *(const uint64_t *)((const char *)dp->lc[i] + off);
 	return n;
+}
+
+uint64_t vsw_dp_fdb_full(const struct vsw_dp *dp)
+{
+	return sum_lcores(dp, offsetof(struct vsw_dp_lcore, fdb_full));
+}
+
+uint64_t vsw_dp_ct_full(const struct vsw_dp *dp)
+{
+	return sum_lcores(dp, offsetof(struct vsw_dp_lcore, ct_full));
 }
 
 void vsw_dp_cycles(const struct vsw_dp *dp, unsigned int idx, uint64_t *busy, uint64_t *total)

@@ -23,6 +23,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "fdb.h"
+#include "policy.h"
 #include "port_provider.h"
 #include "stats.h"
 #include "vlan.h"
@@ -40,6 +41,7 @@ struct vsw_dp_port {
 	uint16_t sw;	/* switch index */
 	bool used;	/* slot holds a port */
 	bool up;	/* administratively up: polled and a destination */
+	const struct pol_port *pol; /* policy, or NULL when the port has none */
 	struct vsw_vlan_cfg vlan;
 } __rte_cache_aligned;
 
@@ -60,11 +62,12 @@ struct vsw_dp_config {
 struct vsw_dp;
 
 /*
- * Creates a datapath for n_lcores loops sharing fdb and pool. qs is the
- * RCU variable (initialized for at least n_lcores threads) the loops
- * report to. The initial configuration is empty. Returns NULL + errno.
+ * Creates a datapath for n_lcores loops sharing fdb, the connection table
+ * ct and pool. qs is the RCU variable (initialized for at least n_lcores
+ * threads) the loops report to. The initial configuration is empty.
+ * Returns NULL + errno.
  */
-struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb,
+struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb, struct pol_ct *ct,
 			     struct rte_mempool *pool, struct rte_rcu_qsbr *qs);
 
 /* Launches loop i on EAL lcore lcore_ids[i] for each i. Returns 0 or -errno. */
@@ -99,6 +102,9 @@ void vsw_dp_port_counters(const struct vsw_dp *dp, unsigned int port,
 
 /* Datapath-wide totals: frames not learned because the MAC table was full. */
 uint64_t vsw_dp_fdb_full(const struct vsw_dp *dp);
+
+/* Datapath-wide totals: connections not tracked because the table was full. */
+uint64_t vsw_dp_ct_full(const struct vsw_dp *dp);
 
 /* Busy and total TSC cycles of loop idx since start (for cycles-per-packet). */
 void vsw_dp_cycles(const struct vsw_dp *dp, unsigned int idx, uint64_t *busy, uint64_t *total);

@@ -19,7 +19,13 @@
 	X(SAME_PORT, "same_port", "destination learned on the ingress port (no hairpin)")       \
 	X(PORT_DOWN, "port_down", "destination port is administratively down")                 \
 	X(TX_FULL, "tx_full", "egress queue full")                                             \
-	X(NO_BUFFER, "no_buffer", "no mbuf for a flood copy or a VLAN tag")
+	X(NO_BUFFER, "no_buffer", "no mbuf for a flood copy or a VLAN tag")                     \
+	X(ACL_DENY, "acl_deny", "denied by a port ACL or an extended ACL")                     \
+	X(MAC_SPOOFING, "mac_spoofing", "source MAC not the port's (spoofing guard)")           \
+	X(DHCP_GUARD, "dhcp_guard", "DHCP server message from a guarded port")                  \
+	X(ROUTER_GUARD, "router_guard", "router advertisement or redirect from a guarded port") \
+	X(STORM, "storm", "flooded frame over the port's storm limit")                         \
+	X(RATE_LIMIT, "rate_limit", "over the port's maximum bandwidth")
 
 enum vsw_drop_reason {
 #define VSW_DROP_ENUM(e, name, what) VSW_DROP_##e,

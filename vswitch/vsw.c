@@ -2,7 +2,7 @@
 /*
  * Changes to the switch state: see vsw.h. Each function validates
  * everything first, then applies, then republishes the datapath snapshot
- * (rebuild()). Ports leave the datapath before they are closed: publish
+ * (vsw_rebuild()). Ports leave the datapath before they are closed: publish
  * waits for every loop to pass a quiescent state.
  */
 #include <errno.h>
@@ -63,8 +63,7 @@ void vsw_port_counters_now(struct vsw *vsw, const struct vsw_port *p,
 		out->drops[r] -= p->base.drops[r];
 }
 
-/* Builds a snapshot of the current state and publishes it. */
-static int rebuild(struct vsw *vsw)
+int vsw_rebuild(struct vsw *vsw)
 {
 	struct vsw_dp_config *cfg = vsw_dp_config_alloc();
 	unsigned int next_lcore = 0;
@@ -80,7 +79,7 @@ static int rebuild(struct vsw *vsw)
 			continue;
 		cfg->ports[i] = (struct vsw_dp_port){
 			.rx = p->io.rx, .tx = p->io.tx, .ctx = p->io.ctx, .sw = p->sw,
-			.used = true, .up = p->up, .vlan = p->vlan,
+			.used = true, .up = p->up, .pol = p->policy.compiled, .vlan = p->vlan,
 		};
 		sw = &cfg->switches[p->sw];
 		sw->ports[sw->n_ports++] = (uint16_t)i;
@@ -168,10 +167,12 @@ static struct vsw_port *open_port(struct vsw *vsw, uint16_t sw, struct vsw_port_
 	return port;
 }
 
-/* Closes ports that rebuild() has already taken out of the datapath. */
+/* Closes ports that vsw_rebuild() has already taken out of the datapath. */
 static void close_port(struct vsw *vsw, struct vsw_port *p)
 {
 	flush_port(vsw, p);
+	pol_ct_flush(vsw->ct, (int)(p - vsw->ports));
+	vsw_policy_free(&p->policy);
 	if (p->cls->set_admin && p->up)
 		p->cls->set_admin(p->priv, false);
 	p->cls->close(p->priv);
@@ -189,7 +190,7 @@ int vsw_port_add(struct vsw *vsw, const char *swname, struct vsw_port_params *p,
 	port = open_port(vsw, (uint16_t)(sw - vsw->switches), p, VSW_ROLE_PORT, !down, err);
 	if (!port)
 		return -EINVAL;
-	rebuild(vsw);
+	vsw_rebuild(vsw);
 	vsw_log(VSW_LOG_INFO, "port %s (%s) added to switch %s%s", port->name, p->kind, sw->name,
 		down ? ", down" : "");
 	return 0;
@@ -200,7 +201,7 @@ static void remove_ports(struct vsw *vsw, struct vsw_port **ports, unsigned int 
 {
 	for (unsigned int i = 0; i < n; i++)
 		ports[i]->used = false;
-	rebuild(vsw);
+	vsw_rebuild(vsw);
 	for (unsigned int i = 0; i < n; i++)
 		close_port(vsw, ports[i]);
 }
@@ -232,7 +233,7 @@ int vsw_port_set_admin(struct vsw *vsw, const char *name, bool up, struct ctl_er
 	if (up && p->cls->set_admin)
 		p->cls->set_admin(p->priv, true);
 	p->up = up;
-	rebuild(vsw);
+	vsw_rebuild(vsw);
 	if (!up && p->cls->set_admin)
 		p->cls->set_admin(p->priv, false);
 	vsw_log(VSW_LOG_INFO, "port %s %s", name, up ? "up" : "down");
@@ -248,7 +249,7 @@ int vsw_port_set_vlan(struct vsw *vsw, const char *name, const struct vsw_vlan_c
 	if (!p)
 		return -ENOENT;
 	p->vlan = *vlan;
-	rebuild(vsw);
+	vsw_rebuild(vsw);
 	flush_port(vsw, p);
 	install_static_mac(vsw, p);
 	vsw_vlan_describe(vlan, desc, sizeof(desc));
@@ -274,7 +275,8 @@ int vsw_port_set_static_mac(struct vsw *vsw, const char *name, const uint8_t mac
 	memcpy(p->static_mac, mac, 6);
 	p->has_static_mac = true;
 	install_static_mac(vsw, p);
-	return 0;
+	/* the spoofing guard checks the port's MAC */
+	return vsw_port_set_guards(vsw, name, &(struct vsw_port_guards){-1, -1, -1, -1, -1}, err);
 }
 
 int vsw_switch_type_parse(const char *s, enum vsw_switch_type *type, struct ctl_err *err)
@@ -373,7 +375,7 @@ int vsw_switch_add(struct vsw *vsw, const char *name, enum vsw_switch_type type,
 				  .uplink = up ? (int)(up - vsw->ports) : -1,
 				  .host = host ? (int)(host - vsw->ports) : -1};
 	snprintf(sw->name, sizeof(sw->name), "%s", name);
-	rebuild(vsw);
+	vsw_rebuild(vsw);
 	vsw_log(VSW_LOG_INFO, "switch %s added", name);
 	return 0;
 }
@@ -471,12 +473,15 @@ void vsw_tick(struct vsw *vsw)
 	uint32_t now = vsw_fdb_now();
 	unsigned int n;
 
-	if (!vsw->opts.aging || now == vsw->last_age)
+	if (now == vsw->last_age)
 		return;
 	vsw->last_age = now;
-	n = vsw_fdb_age(vsw->fdb, now, vsw->opts.aging);
+	n = vsw->opts.aging ? vsw_fdb_age(vsw->fdb, now, vsw->opts.aging) : 0;
 	if (n)
 		vsw_log(VSW_LOG_DEBUG, "aged out %u MAC entries", n);
+	n = pol_ct_expire(vsw->ct, now);
+	if (n)
+		vsw_log(VSW_LOG_DEBUG, "expired %u connections", n);
 }
 
 struct vsw *vsw_create(const struct vsw_opts *opts, struct ctl_err *err)
@@ -506,7 +511,13 @@ struct vsw *vsw_create(const struct vsw_opts *opts, struct ctl_err *err)
 			    opts->fdb_size, strerror(errno));
 		goto err_free;
 	}
-	vsw->dp = vsw_dp_create(opts->n_lcores, vsw->fdb, vsw->pool, vsw->qs);
+	vsw->ct = pol_ct_create("hvnet_ct", opts->ct_size, vsw->qs, (int)rte_socket_id());
+	if (!vsw->ct) {
+		ctl_err_set(err, errno, "cannot create a connection table of %u entries: %s",
+			    opts->ct_size, strerror(errno));
+		goto err_free;
+	}
+	vsw->dp = vsw_dp_create(opts->n_lcores, vsw->fdb, vsw->ct, vsw->pool, vsw->qs);
 	if (!vsw->dp || vsw_dp_start(vsw->dp, vsw->lcore_ids)) {
 		ctl_err_set(err, EINVAL, "cannot start the datapath lcores");
 		goto err_free;
@@ -535,6 +546,7 @@ void vsw_destroy(struct vsw *vsw)
 			close_port(vsw, &vsw->ports[i]);
 	}
 	vsw_dp_free(vsw->dp);
+	pol_ct_free(vsw->ct);
 	vsw_fdb_free(vsw->fdb);
 	rte_free(vsw->qs);
 	rte_mempool_free(vsw->pool);

@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "ctl_err.h"
+#include "policy.h"
 #include "port_provider.h"
 #include "vlan.h"
 
@@ -31,6 +32,7 @@ struct vsw_opts {
 	unsigned int n_lcores;		/* datapath loops */
 	const unsigned int *lcore_ids;	/* EAL lcore of each loop */
 	uint32_t fdb_size;		/* MAC table capacity */
+	uint32_t ct_size;		/* connection table capacity */
 	uint32_t aging;			/* seconds; 0 = never */
 	uint32_t n_mbufs;		/* packet buffer pool size */
 };
@@ -97,6 +99,38 @@ int vsw_fdb_del_entry(struct vsw *vsw, const char *sw, const uint8_t mac[6], uns
 /* Flushes the MAC table of switch sw (learned and static). Returns entries removed or -ENOENT. */
 int vsw_fdb_flush_switch(struct vsw *vsw, const char *sw, struct ctl_err *err);
 
+/* Adds a port ACL entry to port. Returns 0 or -errno (-EEXIST for a duplicate). */
+int vsw_acl_add(struct vsw *vsw, const char *port, const struct pol_acl_rule *r,
+		struct ctl_err *err);
+
+/* Deletes the port ACL entry equal to r. Returns 0 or -ENOENT. */
+int vsw_acl_del(struct vsw *vsw, const char *port, const struct pol_acl_rule *r,
+		struct ctl_err *err);
+
+/*
+ * Adds n extended ACL rules to port at once (one compilation). Each must
+ * have a weight unique for its direction on the port. All or nothing.
+ */
+int vsw_xacl_add(struct vsw *vsw, const char *port, const struct pol_xacl_rule *r, unsigned int n,
+		 struct ctl_err *err);
+
+/* Deletes the extended ACL rule of direction dir and weight. Returns 0 or -ENOENT. */
+int vsw_xacl_del(struct vsw *vsw, const char *port, enum pol_dir dir, uint32_t weight,
+		 struct ctl_err *err);
+
+/* Guard and limit changes; fields < 0 stay as they are. */
+struct vsw_port_guards {
+	int mac_spoofing, dhcp_guard, router_guard; /* 0 off, 1 on */
+	int64_t max_bandwidth, storm_limit;	    /* 0 = unlimited */
+};
+
+/* Applies guard and limit changes to port. Returns 0 or -errno. */
+int vsw_port_set_guards(struct vsw *vsw, const char *port, const struct vsw_port_guards *g,
+			struct ctl_err *err);
+
+/* Deletes the tracked connections of port (all ports when NULL). Returns how many or -ENOENT. */
+int vsw_conntrack_flush(struct vsw *vsw, const char *port, struct ctl_err *err);
+
 /* JSON views, for the control protocol; NULL with err set when the object is unknown. */
 json_t *vsw_status_json(struct vsw *vsw);
 json_t *vsw_switch_list_json(struct vsw *vsw);
@@ -105,5 +139,8 @@ json_t *vsw_port_list_json(struct vsw *vsw, const char *sw, struct ctl_err *err)
 json_t *vsw_port_json(struct vsw *vsw, const char *name, struct ctl_err *err);
 json_t *vsw_port_stats_json(struct vsw *vsw, const char *name, bool clear, struct ctl_err *err);
 json_t *vsw_fdb_json(struct vsw *vsw, const char *sw, int vlan, struct ctl_err *err);
+json_t *vsw_acl_json(struct vsw *vsw, const char *port, struct ctl_err *err);
+json_t *vsw_xacl_json(struct vsw *vsw, const char *port, struct ctl_err *err);
+json_t *vsw_conntrack_json(struct vsw *vsw, const char *port, struct ctl_err *err);
 
 #endif

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vsw_ctl.h"
@@ -266,32 +267,50 @@ static json_t *cmd_port_show(struct vsw *vsw, json_t *args, struct ctl_err *err)
 	return vsw_port_json(vsw, name, err);
 }
 
+/* Reads an optional boolean into *out (-1 when absent). */
+static int arg_tristate(json_t *args, const char *key, int *out, struct ctl_err *err)
+{
+	bool b;
+
+	*out = -1;
+	if (!json_object_get(args, key))
+		return 0;
+	if (arg_bool(args, key, &b, err))
+		return -EINVAL;
+	*out = b;
+	return 0;
+}
+
 static json_t *cmd_port_set(struct vsw *vsw, json_t *args, struct ctl_err *err)
 {
 	static const char *const keys[] = {"name", "admin", "static_mac", "mac_spoofing",
 					   "dhcp_guard", "router_guard", "max_bandwidth",
 					   "storm_limit", "mirror", NULL};
-	static const char *const later[] = {"mac_spoofing", "dhcp_guard", "router_guard",
-					    "max_bandwidth", "storm_limit", "mirror", NULL};
+	struct vsw_port_guards g;
 	const char *name, *admin, *smac;
+	json_int_t bw, storm;
 	uint8_t mac[6];
-	char f[64];
 
 	if (check_keys(args, keys, err) || arg_str(args, "name", true, &name, err) ||
 	    arg_choice(args, "admin", false, "up|down", &admin, err) ||
-	    arg_str(args, "static_mac", false, &smac, err))
+	    arg_str(args, "static_mac", false, &smac, err) ||
+	    arg_tristate(args, "mac_spoofing", &g.mac_spoofing, err) ||
+	    arg_tristate(args, "dhcp_guard", &g.dhcp_guard, err) ||
+	    arg_tristate(args, "router_guard", &g.router_guard, err) ||
+	    arg_uint(args, "max_bandwidth", false, INT64_C(400000000000), -1, &bw, err) ||
+	    arg_uint(args, "storm_limit", false, INT64_C(1000000000), -1, &storm, err))
 		return NULL;
-	for (const char *const *k = later; *k; k++) {
-		if (json_object_get(args, *k)) {
-			ctl_err_set(err, ENOTSUP, "%s: not supported by this vswitchd yet",
-				    field(*k, f));
-			return NULL;
-		}
+	if (json_object_get(args, "mirror")) {
+		ctl_err_set(err, ENOTSUP, "mirror: not supported by this vswitchd yet");
+		return NULL;
 	}
+	g.max_bandwidth = bw;
+	g.storm_limit = storm;
 	if ((smac && ctl_parse_mac("static-mac", smac, mac, err)) ||
 	    !vsw_find_port(vsw, name, err))
 		return NULL;
 	if ((smac && vsw_port_set_static_mac(vsw, name, mac, err)) ||
+	    vsw_port_set_guards(vsw, name, &g, err) ||
 	    (admin && vsw_port_set_admin(vsw, name, !strcmp(admin, "up"), err)))
 		return NULL;
 	return vsw_port_json(vsw, name, err);
@@ -408,6 +427,220 @@ static json_t *cmd_fdb_flush(struct vsw *vsw, json_t *args, struct ctl_err *err)
 	return n < 0 ? NULL : json_pack("{s:i}", "flushed", n);
 }
 
+/* Reads an optional MAC field of an ACL entry. */
+static int arg_mac(json_t *args, const char *key, const char *field, bool *has, uint8_t mac[6],
+		   struct ctl_err *err)
+{
+	const char *s;
+
+	*has = false;
+	if (arg_str(args, key, false, &s, err))
+		return -EINVAL;
+	if (!s || !strcmp(s, "any"))
+		return 0;
+	*has = true;
+	return ctl_parse_mac(field, s, mac, err);
+}
+
+static int arg_prefix(json_t *args, const char *key, const char *field, struct pol_prefix *p,
+		      struct ctl_err *err)
+{
+	const char *s;
+
+	memset(p, 0, sizeof(*p));
+	if (arg_str(args, key, false, &s, err))
+		return -EINVAL;
+	return s ? pol_parse_prefix(field, s, p, err) : 0;
+}
+
+static const char *const acl_keys[] = {"port", "direction", "action", "local_ip", "remote_ip",
+				       "local_mac", "remote_mac", NULL};
+
+/* Parses the fields of a port ACL entry. */
+static int parse_acl(json_t *args, const char **port, struct pol_acl_rule *r, struct ctl_err *err)
+{
+	const char *dir, *action;
+
+	memset(r, 0, sizeof(*r));
+	if (check_keys(args, acl_keys, err) || arg_str(args, "port", true, port, err) ||
+	    arg_str(args, "direction", true, &dir, err) ||
+	    arg_str(args, "action", true, &action, err) ||
+	    pol_parse_dir(dir, true, &r->dir, err) || pol_parse_action(action, true, &r->action, err) ||
+	    arg_prefix(args, "local_ip", "local-ip", &r->local_ip, err) ||
+	    arg_prefix(args, "remote_ip", "remote-ip", &r->remote_ip, err) ||
+	    arg_mac(args, "local_mac", "local-mac", &r->has_local_mac, r->local_mac, err) ||
+	    arg_mac(args, "remote_mac", "remote-mac", &r->has_remote_mac, r->remote_mac, err))
+		return -EINVAL;
+	return pol_acl_rule_check(r, err);
+}
+
+static json_t *cmd_acl_add(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	struct pol_acl_rule r;
+	const char *port;
+
+	if (parse_acl(args, &port, &r, err) || vsw_acl_add(vsw, port, &r, err))
+		return NULL;
+	return vsw_acl_json(vsw, port, err);
+}
+
+static json_t *cmd_acl_del(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	struct pol_acl_rule r;
+	const char *port;
+
+	if (parse_acl(args, &port, &r, err) || vsw_acl_del(vsw, port, &r, err))
+		return NULL;
+	return ok();
+}
+
+static json_t *cmd_acl_list(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"port", NULL};
+	const char *port;
+
+	if (check_keys(args, keys, err) || arg_str(args, "port", true, &port, err))
+		return NULL;
+	return vsw_acl_json(vsw, port, err);
+}
+
+static int arg_port_range(json_t *args, const char *key, const char *field, bool *has,
+			  uint16_t *lo, uint16_t *hi, struct ctl_err *err)
+{
+	const char *s;
+
+	*has = false;
+	if (arg_str(args, key, false, &s, err))
+		return -EINVAL;
+	if (!s)
+		return 0;
+	*has = true;
+	return pol_parse_port_range(field, s, lo, hi, err);
+}
+
+/* Parses one extended ACL rule (without the port). */
+static int parse_xacl(json_t *args, struct pol_xacl_rule *r, struct ctl_err *err)
+{
+	static const char *const keys[] = {"port", "direction", "action", "weight", "protocol",
+					   "local_ip", "remote_ip", "local_port", "remote_port",
+					   "stateful", "idle_timeout", NULL};
+	const char *dir, *action, *proto;
+	json_int_t weight, idle;
+
+	memset(r, 0, sizeof(*r));
+	r->proto = POL_PROTO_ANY;
+	if (check_keys(args, keys, err) || arg_str(args, "direction", true, &dir, err) ||
+	    arg_str(args, "action", true, &action, err) ||
+	    arg_uint(args, "weight", true, UINT32_MAX, 0, &weight, err) ||
+	    arg_str(args, "protocol", false, &proto, err) ||
+	    pol_parse_dir(dir, false, &r->dir, err) ||
+	    pol_parse_action(action, false, &r->action, err) ||
+	    (proto && pol_parse_protocol(proto, &r->proto, err)) ||
+	    arg_prefix(args, "local_ip", "local-ip", &r->local_ip, err) ||
+	    arg_prefix(args, "remote_ip", "remote-ip", &r->remote_ip, err) ||
+	    arg_port_range(args, "local_port", "local-port", &r->has_local_port, &r->local_lo,
+			   &r->local_hi, err) ||
+	    arg_port_range(args, "remote_port", "remote-port", &r->has_remote_port, &r->remote_lo,
+			   &r->remote_hi, err) ||
+	    arg_bool(args, "stateful", &r->stateful, err) ||
+	    arg_uint(args, "idle_timeout", false, 86400 * 7, 0, &idle, err))
+		return -EINVAL;
+	if (json_object_get(args, "idle_timeout") && idle == 0)
+		return ctl_err_set(err, EINVAL, "idle-timeout: want 1-604800 seconds");
+	r->weight = (uint32_t)weight;
+	r->idle_timeout = (uint32_t)idle;
+	return pol_xacl_rule_check(r, err);
+}
+
+/* xacl.add takes one rule, or {"port", "rules": [rule, ...]} to add many at once. */
+static json_t *cmd_xacl_add(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	json_t *list = json_object_get(args, "rules"), *one;
+	struct pol_xacl_rule *rules;
+	const char *port;
+	size_t n, i;
+	json_t *res = NULL;
+
+	if (arg_str(args, "port", true, &port, err))
+		return NULL;
+	if (list && (!json_is_array(list) || json_object_size(args) != 2)) {
+		ctl_err_set(err, EINVAL, "rules: want an array of rules and no other field but port");
+		return NULL;
+	}
+	n = list ? json_array_size(list) : 1;
+	rules = calloc(n ? n : 1, sizeof(*rules));
+	if (!rules) {
+		ctl_err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		one = list ? json_array_get(list, i) : args;
+		if (!json_is_object(one)) {
+			ctl_err_set(err, EINVAL, "rules: entry %zu is not an object", i + 1);
+			break;
+		}
+		if (parse_xacl(one, &rules[i], err)) {
+			if (list) {
+				struct ctl_err e = *err;
+
+				ctl_err_set(err, EINVAL, "rule %zu: %s", i + 1, e.msg);
+			}
+			break;
+		}
+	}
+	if (i == n && vsw_xacl_add(vsw, port, rules, (unsigned int)n, err) == 0)
+		res = json_pack("{s:s,s:i}", "port", port, "added", (int)n);
+	free(rules);
+	return res;
+}
+
+static json_t *cmd_xacl_del(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"port", "direction", "weight", NULL};
+	const char *port, *dir;
+	enum pol_dir d;
+	json_int_t weight;
+
+	if (check_keys(args, keys, err) || arg_str(args, "port", true, &port, err) ||
+	    arg_str(args, "direction", true, &dir, err) ||
+	    arg_uint(args, "weight", true, UINT32_MAX, 0, &weight, err) ||
+	    pol_parse_dir(dir, false, &d, err) || vsw_xacl_del(vsw, port, d, (uint32_t)weight, err))
+		return NULL;
+	return ok();
+}
+
+static json_t *cmd_xacl_list(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"port", NULL};
+	const char *port;
+
+	if (check_keys(args, keys, err) || arg_str(args, "port", true, &port, err))
+		return NULL;
+	return vsw_xacl_json(vsw, port, err);
+}
+
+static json_t *cmd_conntrack_show(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"port", NULL};
+	const char *port;
+
+	if (check_keys(args, keys, err) || arg_str(args, "port", false, &port, err))
+		return NULL;
+	return vsw_conntrack_json(vsw, port, err);
+}
+
+static json_t *cmd_conntrack_flush(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"port", NULL};
+	const char *port;
+	int n;
+
+	if (check_keys(args, keys, err) || arg_str(args, "port", false, &port, err))
+		return NULL;
+	n = vsw_conntrack_flush(vsw, port, err);
+	return n < 0 ? NULL : json_pack("{s:i}", "flushed", n);
+}
+
 static const struct {
 	const char *name;
 	json_t *(*fn)(struct vsw *vsw, json_t *args, struct ctl_err *err);
@@ -420,6 +653,10 @@ static const struct {
 	{"port.vlan", cmd_port_vlan},	  {"port.stats", cmd_port_stats},
 	{"fdb.show", cmd_fdb_show},	  {"fdb.add", cmd_fdb_add},
 	{"fdb.del", cmd_fdb_del},	  {"fdb.flush", cmd_fdb_flush},
+	{"acl.add", cmd_acl_add},	  {"acl.del", cmd_acl_del},
+	{"acl.list", cmd_acl_list},	  {"xacl.add", cmd_xacl_add},
+	{"xacl.del", cmd_xacl_del},	  {"xacl.list", cmd_xacl_list},
+	{"conntrack.show", cmd_conntrack_show}, {"conntrack.flush", cmd_conntrack_flush},
 };
 
 json_t *vsw_ctl_handle(void *ctx, const char *cmd, json_t *args, struct ctl_err *err)

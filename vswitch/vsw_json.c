@@ -5,6 +5,8 @@
  * times are numbers; MACs lowercase strings.
  */
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <rte_cycles.h>
@@ -79,12 +81,15 @@ json_t *vsw_status_json(struct vsw *vsw)
 		for (unsigned int r = 0; r < VSW_DROP_MAX; r++)
 			drops += c.drops[r];
 	}
-	return json_pack("{s:s,s:I,s:o,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I}", "version", HVNET_VERSION,
-			 "uptime", (json_int_t)((rte_rdtsc() - vsw->start_tsc) / rte_get_tsc_hz()),
-			 "lcores", lcores, "switches", n_sw, "ports", n_ports, "fdb_entries",
+	return json_pack("{s:s,s:I,s:o,s:i,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "version",
+			 HVNET_VERSION, "uptime",
+			 (json_int_t)((rte_rdtsc() - vsw->start_tsc) / rte_get_tsc_hz()), "lcores",
+			 lcores, "switches", n_sw, "ports", n_ports, "fdb_entries",
 			 (json_int_t)vsw_fdb_count(vsw->fdb), "fdb_capacity",
 			 (json_int_t)vsw_fdb_capacity(vsw->fdb), "fdb_full",
-			 (json_int_t)vsw_dp_fdb_full(vsw->dp), "rx_packets", (json_int_t)rx,
+			 (json_int_t)vsw_dp_fdb_full(vsw->dp), "connections",
+			 (json_int_t)pol_ct_count(vsw->ct), "connections_untracked",
+			 (json_int_t)vsw_dp_ct_full(vsw->dp), "rx_packets", (json_int_t)rx,
 			 "tx_packets", (json_int_t)tx, "drops", (json_int_t)drops);
 }
 
@@ -164,6 +169,17 @@ static json_t *port_json(struct vsw *vsw, struct vsw_port *p, bool detail)
 		json_object_set_new(o, "mac", mac_json(mac));
 	if (p->has_static_mac)
 		json_object_set_new(o, "static_mac", mac_json(p->static_mac));
+	if (detail) {
+		const struct pol_port_conf *c = &p->policy.conf;
+
+		json_object_set_new(o, "mac_spoofing", json_string(c->mac_spoofing ? "on" : "off"));
+		json_object_set_new(o, "dhcp_guard", json_string(c->dhcp_guard ? "on" : "off"));
+		json_object_set_new(o, "router_guard", json_string(c->router_guard ? "on" : "off"));
+		json_object_set_new(o, "max_bandwidth", json_integer((json_int_t)c->max_bandwidth));
+		json_object_set_new(o, "storm_limit", json_integer((json_int_t)c->storm_limit));
+		json_object_set_new(o, "acl_rules", json_integer(p->policy.n_acl));
+		json_object_set_new(o, "xacl_rules", json_integer(p->policy.n_xacl));
+	}
 	if (detail && p->cls->describe)
 		p->cls->describe(p->priv, o);
 	return o;
@@ -251,5 +267,178 @@ json_t *vsw_fdb_json(struct vsw *vsw, const char *swname, int vlan, struct ctl_e
 	a.entries = json_array();
 	vsw_fdb_walk(vsw->fdb, fdb_show_one, &a);
 	return json_pack("{s:o,s:i,s:b}", "entries", a.entries, "total", a.total, "truncated",
+			 a.total > FDB_SHOW_MAX);
+}
+
+static json_t *hits_json(struct pol_hits base, struct pol_hits now)
+{
+	return json_pack("{s:I,s:I}", "packets", (json_int_t)(base.packets + now.packets), "bytes",
+			 (json_int_t)(base.bytes + now.bytes));
+}
+
+static json_t *prefix_json(const struct pol_prefix *p)
+{
+	char buf[64];
+
+	if (!p->set)
+		return json_null();
+	pol_format_prefix(p, buf);
+	return json_string(buf);
+}
+
+static json_t *acl_rule_json(const struct vsw_acl_entry *e, const struct pol_port *compiled,
+			     unsigned int i)
+{
+	const struct pol_acl_rule *r = &e->rule;
+	struct pol_hits now = compiled && compiled->acl ? pol_acl_hits(compiled->acl, i)
+							: (struct pol_hits){0, 0};
+
+	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:o,s:o}", "direction", pol_dir_name(r->dir),
+			 "action", pol_action_name(r->action), "local_ip",
+			 prefix_json(&r->local_ip), "remote_ip", prefix_json(&r->remote_ip),
+			 "local_mac", r->has_local_mac ? mac_json(r->local_mac) : json_null(),
+			 "remote_mac", r->has_remote_mac ? mac_json(r->remote_mac) : json_null(),
+			 "hits", hits_json(e->base, now));
+}
+
+json_t *vsw_acl_json(struct vsw *vsw, const char *name, struct ctl_err *err)
+{
+	struct vsw_port *p = vsw_find_port(vsw, name, err);
+	json_t *rules;
+
+	if (!p)
+		return NULL;
+	rules = json_array();
+	for (unsigned int i = 0; i < p->policy.n_acl; i++)
+		json_array_append_new(rules, acl_rule_json(&p->policy.acl[i], p->policy.compiled, i));
+	return json_pack("{s:s,s:o}", "port", p->name, "rules", rules);
+}
+
+static json_t *port_range_json(bool has, uint16_t lo, uint16_t hi)
+{
+	char buf[16];
+
+	if (!has)
+		return json_null();
+	if (lo == hi)
+		snprintf(buf, sizeof(buf), "%u", lo);
+	else
+		snprintf(buf, sizeof(buf), "%u-%u", lo, hi);
+	return json_string(buf);
+}
+
+static json_t *xacl_rule_json(const struct vsw_xacl_entry *e, const struct pol_port *compiled,
+			      unsigned int i)
+{
+	const struct pol_xacl_rule *r = &e->rule;
+	struct pol_hits now = compiled && compiled->xacl ? pol_xacl_hits(compiled->xacl, i)
+							 : (struct pol_hits){0, 0};
+	char pbuf[8];
+
+	return json_pack("{s:s,s:s,s:i,s:s,s:o,s:o,s:o,s:o,s:b,s:i,s:o}", "direction",
+			 pol_dir_name(r->dir), "action", pol_action_name(r->action), "weight",
+			 (int)r->weight, "protocol", pol_protocol_name(r->proto, pbuf), "local_ip",
+			 prefix_json(&r->local_ip), "remote_ip", prefix_json(&r->remote_ip),
+			 "local_port", port_range_json(r->has_local_port, r->local_lo, r->local_hi),
+			 "remote_port",
+			 port_range_json(r->has_remote_port, r->remote_lo, r->remote_hi),
+			 "stateful", r->stateful, "idle_timeout", (int)r->idle_timeout, "hits",
+			 hits_json(e->base, now));
+}
+
+/* Orders rules as they are evaluated: direction, then weight, largest first. */
+static int by_weight(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int dx = strcmp(json_string_value(json_object_get(x, "direction")),
+			json_string_value(json_object_get(y, "direction")));
+
+	if (dx)
+		return dx;
+	return (int)(json_integer_value(json_object_get(y, "weight")) -
+		     json_integer_value(json_object_get(x, "weight")));
+}
+
+json_t *vsw_xacl_json(struct vsw *vsw, const char *name, struct ctl_err *err)
+{
+	struct vsw_port *p = vsw_find_port(vsw, name, err);
+	unsigned int n;
+	json_t **v, *rules;
+
+	if (!p)
+		return NULL;
+	n = p->policy.n_xacl;
+	v = calloc(n + 1, sizeof(*v));
+	if (!v) {
+		ctl_err_set(err, ENOMEM, "out of memory");
+		return NULL;
+	}
+	for (unsigned int i = 0; i < n; i++)
+		v[i] = xacl_rule_json(&p->policy.xacl[i], p->policy.compiled, i);
+	qsort(v, n, sizeof(*v), by_weight);
+	rules = json_array();
+	for (unsigned int i = 0; i < n; i++)
+		json_array_append_new(rules, v[i]);
+	free(v);
+	return json_pack("{s:s,s:o}", "port", p->name, "rules", rules);
+}
+
+struct ct_show_arg {
+	struct vsw *vsw;
+	int port;
+	uint32_t now;
+	unsigned int total;
+	json_t *list;
+};
+
+static json_t *addr_json(uint8_t family, const uint8_t *a)
+{
+	struct pol_prefix p = {.set = true, .family = family,
+			       .len = (uint8_t)(pol_addr_len(family) * 8)};
+	char buf[64], *slash;
+
+	memcpy(p.addr, a, pol_addr_len(family));
+	pol_format_prefix(&p, buf);
+	slash = strchr(buf, '/');
+	if (slash)
+		*slash = '\0';
+	return json_string(buf);
+}
+
+static int ct_show_one(void *arg, const struct pol_ct_key *k, const struct pol_ct_entry *e)
+{
+	struct ct_show_arg *a = arg;
+	char pbuf[8];
+
+	if (a->port >= 0 && k->port != a->port)
+		return 0;
+	if (a->total++ >= FDB_SHOW_MAX)
+		return 0;
+	json_array_append_new(
+		a->list,
+		json_pack("{s:s,s:s,s:o,s:i,s:o,s:i,s:s,s:I,s:i}", "port",
+			  k->port < VSW_MAX_PORTS ? a->vsw->ports[k->port].name : "?", "protocol",
+			  pol_protocol_name(k->proto, pbuf), "local_ip",
+			  addr_json(k->family, k->local), "local_port", k->local_port, "remote_ip",
+			  addr_json(k->family, k->remote), "remote_port", k->remote_port, "state",
+			  pol_ct_state_name(e->state), "age", (json_int_t)(a->now - e->last_seen),
+			  "timeout", (int)e->timeout));
+	return 0;
+}
+
+json_t *vsw_conntrack_json(struct vsw *vsw, const char *name, struct ctl_err *err)
+{
+	struct ct_show_arg a = {.vsw = vsw, .port = -1, .now = vsw_fdb_now()};
+	struct vsw_port *p;
+
+	if (name) {
+		p = vsw_find_port(vsw, name, err);
+		if (!p)
+			return NULL;
+		a.port = (int)(p - vsw->ports);
+	}
+	a.list = json_array();
+	pol_ct_walk(vsw->ct, ct_show_one, &a);
+	return json_pack("{s:o,s:i,s:b}", "connections", a.list, "total", a.total, "truncated",
 			 a.total > FDB_SHOW_MAX);
 }

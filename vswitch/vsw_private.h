@@ -15,6 +15,7 @@
 #include "ctl_parse.h"
 #include "datapath.h"
 #include "fdb.h"
+#include "policy.h"
 #include "vsw.h"
 
 enum vsw_port_role {
@@ -31,6 +32,30 @@ struct vsw_switch {
 	int host;   /* port index or -1 */
 };
 
+/* A port ACL or extended ACL as configured, with the hits of compiled sets it outlived. */
+struct vsw_acl_entry {
+	uint64_t id; /* creation order, unique */
+	struct pol_hits base;
+	struct pol_acl_rule rule;
+};
+
+struct vsw_xacl_entry {
+	uint64_t id;
+	struct pol_hits base;
+	struct pol_xacl_rule rule;
+};
+
+/* A port's policy as configured, and as compiled for the datapath. */
+struct vsw_port_policy {
+	struct vsw_acl_entry *acl;
+	unsigned int n_acl;
+	struct vsw_xacl_entry *xacl;
+	unsigned int n_xacl;
+	struct pol_port_conf conf;  /* guards and limits (its rule arrays unused) */
+	struct pol_meters *meters;  /* allocated with the first limit */
+	struct pol_port *compiled;  /* NULL when the port has no policy */
+};
+
 struct vsw_port {
 	bool used;
 	bool up;
@@ -44,6 +69,7 @@ struct vsw_port {
 	bool has_static_mac;
 	uint8_t static_mac[6];
 	struct vsw_port_counters base; /* counters at creation or last clear */
+	struct vsw_port_policy policy;
 };
 
 struct vsw {
@@ -52,7 +78,9 @@ struct vsw {
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *qs;
 	struct vsw_fdb *fdb;
+	struct pol_ct *ct;
 	struct vsw_dp *dp;
+	uint64_t next_rule_id;
 	uint64_t start_tsc;
 	uint32_t last_age;
 	struct vsw_switch switches[VSW_MAX_SWITCHES];
@@ -65,6 +93,12 @@ struct vsw_port *vsw_find_port(struct vsw *vsw, const char *name, struct ctl_err
 
 /* The internal VLAN a port's untagged frames belong to. */
 unsigned int vsw_port_untagged_vlan(const struct vsw_port *p);
+
+/* Republishes the datapath snapshot (after a change of any port). */
+int vsw_rebuild(struct vsw *vsw);
+
+/* Frees a port's policy (it must be out of the datapath). */
+void vsw_policy_free(struct vsw_port_policy *pol);
 
 /* A port's counters since creation or the last clear. */
 void vsw_port_counters_now(struct vsw *vsw, const struct vsw_port *p,

@@ -37,7 +37,7 @@ struct options {
 	const char *socket;
 	uint64_t dp_cpus;	/* datapath CPUs */
 	bool no_huge, foreground;
-	uint64_t fdb_size, aging, n_mbufs, memory_mb;
+	uint64_t fdb_size, ct_size, aging, n_mbufs, memory_mb;
 	enum vsw_log_level log_level;
 	int n_eal;
 	char **eal;		/* extra EAL arguments after "--" */
@@ -47,14 +47,16 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vswitchd [--socket PATH] [--lcores CPULIST] [--no-huge] [--foreground]\n"
-		"                [--fdb-size N] [--aging SECONDS] [--mbufs N] [--memory MB]\n"
+		"                [--fdb-size N] [--conntrack-size N] [--aging SECONDS] [--mbufs N]\n"
+		"                [--memory MB]\n"
 		"                [--log-level error|warning|info|debug] [-- EAL ARGS]\n"
 		"  --socket PATH   control socket (default %s, env HVNET_SOCKET)\n"
 		"  --lcores LIST   CPUs for the datapath loops, e.g. 1 or 2-3 (default: the last CPU)\n"
 		"  --no-huge       run DPDK without hugepages (slower; --memory MB of plain memory)\n"
 		"  --foreground    do not detach\n"
 		"  --fdb-size N    MAC table capacity (default 1048576)\n"
-		"  --aging S       MAC aging time in seconds, 0 = never (default 300)\n",
+		"  --aging S       MAC aging time in seconds, 0 = never (default 300)\n"
+		"  --conntrack-size N  tracked connections of stateful ACLs (default 1048576)\n",
 		CTL_DEFAULT_SOCKET);
 }
 
@@ -64,6 +66,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"socket", required_argument, NULL, 's'},  {"lcores", required_argument, NULL, 'l'},
 		{"no-huge", no_argument, NULL, 'n'},	   {"foreground", no_argument, NULL, 'f'},
 		{"fdb-size", required_argument, NULL, 'F'}, {"aging", required_argument, NULL, 'a'},
+		{"conntrack-size", required_argument, NULL, 'C'},
 		{"mbufs", required_argument, NULL, 'm'},   {"memory", required_argument, NULL, 'M'},
 		{"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -79,6 +82,9 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'f': o->foreground = true; break;
 		case 'F': rc = ctl_parse_u64("fdb-size", optarg, 1, 1u << 26, &o->fdb_size, &err); break;
 		case 'a': rc = ctl_parse_u64("aging", optarg, 0, 1000000, &o->aging, &err); break;
+		case 'C':
+			rc = ctl_parse_u64("conntrack-size", optarg, 1, 1u << 26, &o->ct_size, &err);
+			break;
 		case 'm': rc = ctl_parse_u64("mbufs", optarg, 1024, 1u << 24, &o->n_mbufs, &err); break;
 		case 'M': rc = ctl_parse_u64("memory", optarg, 64, 1u << 20, &o->memory_mb, &err); break;
 		case 'L':
@@ -168,7 +174,7 @@ static void serve(struct ctl_server *srv, struct vsw *vsw)
 
 int main(int argc, char **argv)
 {
-	struct options o = {.fdb_size = 1u << 20, .aging = 300, .n_mbufs = 32768,
+	struct options o = {.fdb_size = 1u << 20, .ct_size = 1u << 20, .aging = 300, .n_mbufs = 32768,
 			    .memory_mb = 1024, .log_level = VSW_LOG_INFO};
 	char *eal_argv[128], lcores[512], mem[16];
 	unsigned int lcore_ids[64], n_dp = 0, id;
@@ -194,6 +200,7 @@ int main(int argc, char **argv)
 		lcore_ids[n_dp++] = id;
 	vsw = vsw_create(&(struct vsw_opts){.n_lcores = n_dp, .lcore_ids = lcore_ids,
 					    .fdb_size = (uint32_t)o.fdb_size,
+					    .ct_size = (uint32_t)o.ct_size,
 					    .aging = (uint32_t)o.aging,
 					    .n_mbufs = (uint32_t)o.n_mbufs},
 			 &err);

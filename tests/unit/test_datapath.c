@@ -267,7 +267,7 @@ int main(void)
 		return 1;
 	}
 	lcore = rte_get_next_lcore(-1, 1, 0);
-	vsw = vsw_create(&(struct vsw_opts){.n_lcores = 1, .lcore_ids = &lcore, .fdb_size = 4096,
+	vsw = vsw_create(&(struct vsw_opts){.n_lcores = 1, .lcore_ids = &lcore, .fdb_size = 4096, .ct_size = 4096,
 					    .aging = 300, .n_mbufs = 8192},
 			 &err);
 	if (!vsw) {
