@@ -150,7 +150,10 @@ static void op_unmap_pages(void *ctx, void *va, uint32_t n)
 
 static void op_log(void *ctx, int level, const char *line)
 {
-	(void)ctx;
+	struct vmbus_gsim *g = ctx;
+
+	g->st.host_log_lines++;
+	g->st.host_last_log_level = level;
 	if (getenv("VMBUS_GSIM_LOG"))
 		fprintf(stderr, "host<%d> %s\n", level, line);
 }
@@ -865,8 +868,9 @@ static int service_ic(struct vmbus_gsim *g, struct gs_chan *c)
 
 static int handle_rescind(struct vmbus_gsim *g, uint32_t relid)
 {
-	struct vmbus_wire_relid m = { .hdr.msgtype = VMBUS_MSG_RELID_RELEASED, .child_relid = relid };
+	struct vmbus_wire_relid m = { .hdr.msgtype = VMBUS_MSG_RELID_RELEASED };
 
+	m.child_relid = relid;
 	if (g->ch[relid].open)
 		vmbus_gsim_close(g, relid);
 	memset(&g->ch[relid], 0, sizeof(g->ch[relid]));

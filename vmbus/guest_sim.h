@@ -67,6 +67,8 @@ struct vmbus_gsim_stats {
 	uint64_t ts_reftime;
 	uint8_t ts_flags;
 	unsigned int ic_dropped;	/* IC packets dropped as too short */
+	unsigned int host_log_lines;	/* lines the host logged (ops->log) */
+	int host_last_log_level;
 };
 
 /* Creates a simulator with zeroed guest memory. NULL + errno on failure. */

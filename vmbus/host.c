@@ -388,7 +388,8 @@ static int gpadl_finish(struct vmbus_host *h, struct gpadl *g)
 	g->npfns = npfns;
 	if (!g->pfns || gpadl_collect(h, g)) {
 		free_gpadl(h, g);
-		return gpadl_fail(h, relid, id, VMBUS_HC_GPADL_BAD_PFN, "page outside guest memory");
+		return gpadl_fail(h, relid, id, VMBUS_HC_GPADL_BAD_PFN,
+				  "page outside guest memory");
 	}
 	free(g->rangebuf);
 	g->rangebuf = NULL;

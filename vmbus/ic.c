@@ -40,10 +40,10 @@ int vmbus_ic_send_request(struct vmbus_ic *ic, uint16_t type, const void *body,
 	h.ictransaction_id = (uint8_t)ic->next_trans;
 	h.icflags = VMBUS_IC_FLAG_TRANSACTION | VMBUS_IC_FLAG_REQUEST;
 	p.msgsize = len - (uint32_t)sizeof(p);
-	memcpy(ic->buf, &p, sizeof(p));
-	memcpy(ic->buf + sizeof(p), &h, sizeof(h));
-	memcpy(ic->buf + VMBUS_IC_HDR_SIZE, body, body_len);
-	ret = vmbus_channel_send(ic->ch, VMBUS_PKT_DATA_INBAND, 0, ic->next_trans++, ic->buf, len);
+	memcpy(ic->tx, &p, sizeof(p));
+	memcpy(ic->tx + sizeof(p), &h, sizeof(h));
+	memcpy(ic->tx + VMBUS_IC_HDR_SIZE, body, body_len);
+	ret = vmbus_channel_send(ic->ch, VMBUS_PKT_DATA_INBAND, 0, ic->next_trans++, ic->tx, len);
 	if (ret) {
 		ic->st.send_failures++;
 		return ret;
@@ -179,7 +179,7 @@ static void ic_signalled(void *vsp, struct vmbus_channel *ch)
 	int ret;
 
 	while (ic->ch == ch) {
-		ret = vmbus_channel_recv(ch, &pkt, ic->buf, sizeof(ic->buf));
+		ret = vmbus_channel_recv(ch, &pkt, ic->rx, sizeof(ic->rx));
 		if (ret == -EAGAIN || ret == -EPROTO || ret == -EPIPE)
 			break;
 		if (ret < 0) {
@@ -191,7 +191,7 @@ static void ic_signalled(void *vsp, struct vmbus_channel *ch)
 			ic->st.bad_responses++;
 			continue;
 		}
-		on_packet(ic, ic->buf, (uint32_t)ret);
+		on_packet(ic, ic->rx, (uint32_t)ret);
 	}
 }
 

@@ -44,7 +44,8 @@ struct vmbus_ic {
 	uint64_t hb_sent_ms;
 	/* timesync */
 	uint64_t ts_last_ms;
-	uint8_t buf[VMBUS_IC_MAX_MSG];
+	uint8_t tx[VMBUS_IC_MAX_MSG];	/* request being framed */
+	uint8_t rx[VMBUS_IC_MAX_MSG];	/* response being parsed */
 };
 
 /* Frames body (body_len bytes) as an IC request of type and sends it.

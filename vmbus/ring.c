@@ -293,11 +293,12 @@ static int check_desc(struct vmbus_ring *r, const struct vmbus_desc *d, int64_t 
 	return 0;
 }
 
-int vmbus_ring_peek(struct vmbus_ring *r, struct vmbus_pkt *pkt, void *bounce, size_t bounce_len)
+/* Reads and validates the descriptor at the private read position; fills
+ * the scalar fields of *pkt. 0, -EAGAIN (empty) or -EPROTO. */
+static int next_desc(struct vmbus_ring *r, struct vmbus_pkt *pkt)
 {
 	struct vmbus_desc d;
 	int64_t avail = vmbus_ring_bytes_to_read(r);
-	uint32_t len;
 
 	if (avail <= 0)
 		return avail == 0 ? -EAGAIN : (int)avail;
@@ -306,22 +307,31 @@ int vmbus_ring_peek(struct vmbus_ring *r, struct vmbus_pkt *pkt, void *bounce, s
 	copy_out(r, r->priv_read, &d, sizeof(d));
 	if (check_desc(r, &d, avail))
 		return -EPROTO;
-	len = (uint32_t)d.len8 * 8;
-	if (r->priv_read + len <= r->size) {
-		pkt->desc = r->data + r->priv_read;
-	} else {
-		if (!bounce || bounce_len < len)
-			return -EMSGSIZE;
-		copy_out(r, r->priv_read, bounce, len);
-		pkt->desc = bounce;
-	}
 	pkt->type = d.type;
 	pkt->flags = d.flags;
 	pkt->trans_id = d.trans_id;
-	pkt->len = len;
-	pkt->data = pkt->desc + (uint32_t)d.offset8 * 8;
-	pkt->data_len = len - (uint32_t)d.offset8 * 8;
-	pkt->ring_len = len + VMBUS_PKT_TRAILER_SIZE;
+	pkt->len = (uint32_t)d.len8 * 8;
+	pkt->data_len = pkt->len - (uint32_t)d.offset8 * 8;
+	pkt->ring_len = pkt->len + VMBUS_PKT_TRAILER_SIZE;
+	pkt->desc = pkt->data = NULL;
+	return 0;
+}
+
+int vmbus_ring_peek(struct vmbus_ring *r, struct vmbus_pkt *pkt, void *bounce, size_t bounce_len)
+{
+	int ret = next_desc(r, pkt);
+
+	if (ret)
+		return ret;
+	if (r->priv_read + pkt->len <= r->size) {
+		pkt->desc = r->data + r->priv_read;
+	} else {
+		if (!bounce || bounce_len < pkt->len)
+			return -EMSGSIZE;
+		copy_out(r, r->priv_read, bounce, pkt->len);
+		pkt->desc = bounce;
+	}
+	pkt->data = pkt->desc + (pkt->len - pkt->data_len);
 	return 0;
 }
 
@@ -366,33 +376,23 @@ int vmbus_ring_read_commit(struct vmbus_ring *r, bool *signal)
 int vmbus_ring_read(struct vmbus_ring *r, struct vmbus_pkt *pkt, void *buf, size_t len,
 		    bool *signal)
 {
-	uint8_t bounce[512];
-	uint8_t *big = NULL;
+	uint32_t off;
 	int ret;
 
 	*signal = false;
-	ret = vmbus_ring_peek(r, pkt, bounce, sizeof(bounce));
-	if (ret == -EMSGSIZE) {
-		big = malloc(VMBUS_PKT_MAX_LEN);
-		if (!big)
-			return -ENOMEM;
-		ret = vmbus_ring_peek(r, pkt, big, VMBUS_PKT_MAX_LEN);
-	}
+	ret = next_desc(r, pkt);
 	if (ret)
-		goto out_free;
-	if (pkt->data_len > len) {
-		ret = -EMSGSIZE;
-		goto out_free;
-	}
-	memcpy(buf, pkt->data, pkt->data_len);
-	ret = (int)pkt->data_len;
+		return ret;
+	if (pkt->data_len > len)
+		return -EMSGSIZE;
+	/* payload straight from the ring, in two pieces if it wraps */
+	off = (uint32_t)(((uint64_t)r->priv_read + pkt->len - pkt->data_len) % r->size);
+	if (pkt->data_len)
+		copy_out(r, off, buf, pkt->data_len);
 	vmbus_ring_consume(r, pkt);
 	if (vmbus_ring_read_commit(r, signal))
-		ret = -EPROTO;
-out_free:
-	free(big);
-	pkt->desc = pkt->data = NULL;
-	return ret;
+		return -EPROTO;
+	return (int)pkt->data_len;
 }
 
 void vmbus_ring_mask(struct vmbus_ring *r)

@@ -160,10 +160,12 @@ void vmbus_ring_consume(struct vmbus_ring *r, const struct vmbus_pkt *pkt);
 int vmbus_ring_read_commit(struct vmbus_ring *r, bool *signal);
 
 /*
- * Reader side, convenience: peek + copy the payload (data_len bytes, at most
- * len) into buf + consume + commit. *pkt describes the packet (its pointers
- * are not valid afterwards). Returns the payload bytes copied, or the errors
- * of vmbus_ring_peek (-EMSGSIZE if the payload exceeds len: not consumed).
+ * Reader side, convenience: copies the next packet's payload (data_len
+ * bytes, at most len) straight from the ring into buf, consumes it and
+ * commits. *pkt describes the packet (desc and data are NULL). Returns the
+ * payload bytes copied, -EAGAIN, -EPROTO, or -EMSGSIZE when the payload
+ * exceeds len (nothing consumed: the caller must fail the channel or retry
+ * with a larger buffer).
  */
 int vmbus_ring_read(struct vmbus_ring *r, struct vmbus_pkt *pkt, void *buf, size_t len,
 		    bool *signal);

@@ -64,13 +64,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(mem, 0, ring_size);
 	if (size > 1) {
 		size_t n = size - 1 < ring_size ? size - 1 : ring_size;
+		size_t room = ring_size - VMBUS_RING_HDR_SIZE;
 
 		/* the first 80 bytes go to the header, the rest to the data area */
 		memcpy(mem, data + 1, n < 80 ? n : 80);
 		if (n > 80)
-			memcpy(mem + VMBUS_RING_HDR_SIZE, data + 81,
-			       n - 80 < ring_size - VMBUS_RING_HDR_SIZE ? n - 80
-									 : ring_size - VMBUS_RING_HDR_SIZE);
+			memcpy(mem + VMBUS_RING_HDR_SIZE, data + 81, n - 80 < room ? n - 80 : room);
 	}
 	r = vmbus_ring_attach(mem, ring_size, 0);
 	if (r) {

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include <cmocka.h>
 
@@ -585,6 +586,8 @@ static void test_malformed(void **state)
 	assert_int_equal(vmbus_host_state(e->h), VMBUS_HOST_CONNECTED);
 	assert_int_equal(vmbus_gsim_open(e->g, e->nic_relid, 4, 4, 0), 0);
 	assert_string_equal(vmbus_host_counter_name(VMBUS_HC_MSG_BAD_LEN), "msg_bad_len");
+	/* every rejection was logged (below the rate limit) */
+	assert_true(vmbus_gsim_stats(e->g)->host_log_lines >= 15); /* 14 + negotiation */
 	env_free(e);
 }
 
@@ -604,6 +607,7 @@ static void test_corrupt_ring(void **state)
 	assert_int_equal(e->nic.recv_err, -EPROTO);
 	assert_int_equal(e->nic.closes, 1);
 	assert_int_equal(ctr(e, VMBUS_HC_CHANNEL_FAILED), 1);
+	assert_int_equal(vmbus_gsim_stats(e->g)->host_last_log_level, LOG_WARNING);
 	assert_null(vmbus_host_channel(e->h, e->nic_relid));
 	assert_int_equal(vmbus_host_signal_event(e->h, 0x1000 + e->nic_relid), -ENOENT);
 	/* the guest's close is still accepted and the channel reopens */

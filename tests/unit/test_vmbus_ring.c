@@ -73,8 +73,8 @@ static void test_layout_roundtrip(void **state)
 
 	fill(msg, sizeof(msg), 1);
 	assert_int_equal(vmbus_ring_write_inband(p->w, VMBUS_PKT_DATA_INBAND,
-						 VMBUS_PKT_F_COMPLETION_REQUESTED, 0x1122334455667788ull,
-						 msg, sizeof(msg), &sig),
+						 VMBUS_PKT_F_COMPLETION_REQUESTED,
+						 0x1122334455667788ull, msg, sizeof(msg), &sig),
 			 0);
 	assert_true(sig); /* empty before, reader unmasked */
 	/* 16 desc + 13 payload -> 32 bytes, plus 8 trailer */
