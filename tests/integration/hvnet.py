@@ -114,6 +114,36 @@ def frame(dst, src, tag=None, payload=b"", ethertype=0x88B5):
     return f + b"\0" * max(0, 60 - len(f))
 
 
+def ip4(src, dst, proto, l4):
+    """An IPv4 header (no options, checksum 0) followed by l4."""
+    import socket as _s
+    return struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0,
+                       _s.inet_aton(src), _s.inet_aton(dst)) + l4
+
+
+def ip6(src, dst, proto, l4):
+    import socket as _s
+    return struct.pack("!IHBB16s16s", 0x60000000, len(l4), proto, 255,
+                       _s.inet_pton(_s.AF_INET6, src), _s.inet_pton(_s.AF_INET6, dst)) + l4
+
+
+def udp(sport, dport, payload=b""):
+    return struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
+
+
+def tcp(sport, dport, flags, payload=b""):
+    return struct.pack("!HHIIBBHHH", sport, dport, 1, 0, 0x50, flags, 65535, 0, 0) + payload
+
+
+def icmp(icmp_type, code=0, ident=0, payload=b""):
+    return struct.pack("!BBHHH", icmp_type, code, 0, ident, 0) + payload
+
+
+def ip_frame(dst_mac, src_mac, l3, v6=False, tag=None):
+    """An Ethernet frame carrying an IPv4 (or IPv6) packet."""
+    return frame(dst_mac, src_mac, tag=tag, ethertype=0x86DD if v6 else 0x0800, payload=l3)
+
+
 def write_pcap(path, frames):
     """frames: list of (seconds from the first frame, bytes)."""
     with open(path, "wb") as f:

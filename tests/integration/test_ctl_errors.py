@@ -15,7 +15,7 @@ from hvnet import Vswitchd, check, run
 def state(vs):
     """Everything the errors must leave unchanged."""
     return (vs.ctl("switch", "list"), vs.ctl("port", "list"), vs.ctl("port", "show", "p1"),
-            vs.ctl("fdb", "show", "s"))
+            vs.ctl("fdb", "show", "s"), vs.ctl("acl", "list", "p1"), vs.ctl("xacl", "list", "p1"))
 
 
 # (arguments, text the error must contain)
@@ -68,6 +68,46 @@ ERRORS = [
     (["port", "add", "s", "p9", "--kind", "ethdev", "--devargs", "net_nothing0"],
      "devargs: DPDK rejected 'net_nothing0'"),
     (["port", "del", "uplink-e1"], "port: 'uplink-e1' is the uplink of switch 'e1'"),
+    (["acl", "add", "p1", "--direction", "in", "--action", "deny", "--remote-ip", "10.0.0.0/33"],
+     "remote-ip: prefix length of '10.0.0.0/33' must be 0-32"),
+    (["acl", "add", "p1", "--direction", "in", "--action", "deny", "--local-ip", "10.0.0"],
+     "local-ip: '10.0.0' is not an address or prefix"),
+    (["acl", "add", "p1", "--direction", "sideways", "--action", "deny", "--remote-ip", "any"],
+     "direction: 'sideways' is not one of in|out|both"),
+    (["acl", "add", "p1", "--direction", "in", "--action", "drop", "--remote-ip", "any"],
+     "action: 'drop' is not one of allow|deny|meter"),
+    (["acl", "add", "p1", "--direction", "in", "--action", "deny"], "acl: name an address"),
+    (["acl", "add", "p1", "--direction", "in", "--action", "deny", "--remote-mac", "02:00"],
+     "remote-mac: '02:00' is not a MAC address"),
+    (["acl", "add", "p1", "--direction", "both", "--action", "deny", "--remote-ip", "10.0.0.0/8"],
+     "acl: port 'p1' has this entry already"),
+    (["acl", "del", "p1", "--direction", "in", "--action", "allow", "--remote-ip", "1.2.3.4"],
+     "acl: port 'p1' has no such entry"),
+    (["acl", "list", "nope"], "port: no port named 'nope'"),
+    (["xacl", "add", "p1", "--direction", "in", "--action", "deny", "--weight", "5",
+      "--protocol", "tcp", "--local-port", "90-80"], "local-port: range 90-80 is descending"),
+    (["xacl", "add", "p1", "--direction", "in", "--action", "deny", "--weight", "5",
+      "--protocol", "tcp", "--local-port", "70000"], "local-port: '70000' is not a port or range"),
+    (["xacl", "add", "p1", "--direction", "in", "--action", "deny", "--weight", "5",
+      "--protocol", "bogus"], "protocol: 'bogus' is not one of tcp|udp|icmp|icmpv6|0-255"),
+    (["xacl", "add", "p1", "--direction", "in", "--action", "deny", "--weight", "7"],
+     "weight: port 'p1' has an inbound rule with weight 7 already"),
+    (["xacl", "add", "p1", "--direction", "in", "--action", "deny", "--weight", "0"],
+     "weight: want 1-65535, got 0"),
+    (["xacl", "add", "p1", "--direction", "both", "--action", "deny", "--weight", "3"],
+     "direction: 'both' is not one of in|out"),
+    (["xacl", "add", "p1", "--direction", "in", "--action", "deny", "--weight", "3", "--stateful"],
+     "stateful: only an allow rule can be stateful"),
+    (["xacl", "add", "p1", "--direction", "in", "--action", "allow", "--weight", "3",
+      "--remote-port", "80"], "remote-port: ports need --protocol tcp or udp"),
+    (["xacl", "add", "p1", "--direction", "in", "--action", "allow", "--weight", "3",
+      "--local-ip", "10.0.0.0/8", "--remote-ip", "fd00::/8"],
+     "remote-ip: the local and remote prefixes must be of one family"),
+    (["xacl", "del", "p1", "--direction", "in", "--weight", "99"],
+     "weight: port 'p1' has no in rule with weight 99"),
+    (["port", "set", "p1", "--mac-spoofing", "maybe"], "mac-spoofing: want on or off, got 'maybe'"),
+    (["port", "set", "p1", "--mirror", "source"], "mirror: not supported by this vswitchd yet"),
+    (["conntrack", "show", "nope"], "port: no port named 'nope'"),
 ]
 
 USAGE = [
@@ -77,6 +117,8 @@ USAGE = [
     ["port", "add", "s", "p9", "--kind"],
     ["port", "add", "s", "p9", "--colour", "red"],
     ["port", "stats"],
+    ["xacl", "load", "p1"],
+    ["acl"],
 ]
 
 
@@ -134,6 +176,8 @@ def test():
         vs.ctl("switch", "add", "s", "--type", "private")
         vs.ctl("switch", "add", "e1", "--type", "external", "--uplink", "net_null0")
         vs.ctl("port", "add", "s", "p1", "--kind", "pcap", "--tx", vs.path("p1.pcap"))
+        vs.ctl("acl", "add", "p1", "--direction", "both", "--action", "deny", "--remote-ip", "10.0.0.0/8")
+        vs.ctl("xacl", "add", "p1", "--direction", "in", "--action", "deny", "--weight", "7")
         before = state(vs)
         for args, text in ERRORS:
             r = vs.ctl(*args, check_rc=1)
