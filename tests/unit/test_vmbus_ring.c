@@ -170,6 +170,42 @@ static void test_wrap_around(void **state)
 	assert_memory_equal(out, msg, 600);
 }
 
+/* Descriptor extension and a three-piece payload written across the wrap
+ * point at 120 different offsets; read back with peek (bounce) and read. */
+static void test_wrap_gather(void **state)
+{
+	struct pair *p = *state;
+	uint64_t ext[3] = { 0x1111, 0x2222, 0x3333 };
+	uint8_t msg[300], out[400], bounce[400];
+	struct iovec iov[3] = { { msg, 7 }, { msg + 7, 200 }, { msg + 207, 93 } };
+	struct vmbus_pkt_out o = {
+		.type = 9, .ext = ext, .ext_len = sizeof(ext), .iov = iov, .iovcnt = 3,
+	};
+	struct vmbus_pkt pkt;
+	bool sig;
+
+	fill(msg, sizeof(msg), 9);
+	for (int i = 0; i < 120; i++) {
+		o.trans_id = (uint64_t)i;
+		assert_int_equal(vmbus_ring_write(p->w, &o, &sig), 0);
+		if (i % 2) {
+			assert_int_equal(vmbus_ring_peek(p->r, &pkt, bounce, sizeof(bounce)), 0);
+			assert_memory_equal(pkt.desc + 16, ext, sizeof(ext));
+			assert_memory_equal(pkt.data, msg, sizeof(msg));
+			vmbus_ring_consume(p->r, &pkt);
+			assert_int_equal(vmbus_ring_read_commit(p->r, &sig), 0);
+		} else {
+			assert_int_equal(vmbus_ring_read(p->r, &pkt, out, sizeof(out), &sig), 304);
+			assert_memory_equal(out, msg, sizeof(msg));
+		}
+		assert_int_equal(pkt.trans_id, (uint64_t)i);
+		assert_int_equal(pkt.len, 16 + 24 + 304);
+		/* an empty packet (24 bytes) moves the next start */
+		assert_int_equal(vmbus_ring_write_inband(p->w, 6, 0, 0, NULL, 0, &sig), 0);
+		assert_int_equal(vmbus_ring_read(p->r, &pkt, NULL, 0, &sig), 0);
+	}
+}
+
 static void test_full_ring(void **state)
 {
 	struct pair *p = *state;
@@ -503,6 +539,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_layout_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ext_header, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_wrap_around, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_wrap_gather, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_ring, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_interrupt_mask, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pending_send_sz, setup, teardown),
