@@ -24,16 +24,16 @@
 #include "bench_hist.h"
 #include "bench_pkt.h"
 
-#define RX_BURST 64
-#define TMPL_LEN 64
-#define NB_MBUFS 16383
-#define MBUF_CACHE 256
-#define DRAIN_S 0.1
+#define RX_BURST    64
+#define TMPL_LEN    64
+#define NB_MBUFS    16383
+#define MBUF_CACHE  256
+#define DRAIN_S	    0.1
 #define L1_OVERHEAD 20 /* preamble 8 + inter-frame gap 12 */
 
 struct gen_port {
 	uint16_t id;
-	uint16_t peer;        /* index of the port this one sends to */
+	uint16_t peer; /* index of the port this one sends to */
 	uint16_t vlan;
 	bool tx;
 	uint16_t stamp_off;
@@ -41,7 +41,7 @@ struct gen_port {
 	uint32_t flow_next;
 	uint32_t size_next;
 	double tokens;
-	uint8_t (*tmpl)[TMPL_LEN]; /* per-flow headers */
+	uint8_t (*tmpl)[TMPL_LEN];	  /* per-flow headers */
 	uint32_t expect[BENCH_MAX_PORTS]; /* next sequence number from each sender */
 	struct bench_port_result res;
 };
@@ -50,7 +50,7 @@ struct bench_gen {
 	struct bench_gen_config cfg;
 	struct rte_mempool *pool;
 	uint64_t hz;
-	uint8_t trial;        /* id stamped into the current trial's frames */
+	uint8_t trial; /* id stamped into the current trial's frames */
 	unsigned int nb_started;
 	struct bench_hist *lat;
 	struct gen_port port[BENCH_MAX_PORTS];
@@ -105,7 +105,7 @@ static int build_templates(struct gen_port *p, unsigned int index, uint32_t flow
 
 static int start_port(struct bench_gen *g, struct gen_port *p, unsigned int frame)
 {
-	struct rte_eth_conf conf = { 0 };
+	struct rte_eth_conf conf = {0};
 	int socket = rte_eth_dev_socket_id(p->id);
 	int rc;
 
@@ -113,7 +113,8 @@ static int start_port(struct bench_gen *g, struct gen_port *p, unsigned int fram
 	if (rc < 0)
 		return rc;
 	if (frame > RTE_ETHER_MAX_LEN)
-		rte_eth_dev_set_mtu(p->id, (uint16_t)(frame - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN));
+		rte_eth_dev_set_mtu(p->id,
+				    (uint16_t)(frame - RTE_ETHER_HDR_LEN - RTE_ETHER_CRC_LEN));
 	rc = rte_eth_rx_queue_setup(p->id, 0, 0, socket < 0 ? 0 : socket, NULL, g->pool);
 	if (rc < 0)
 		return rc;
@@ -305,8 +306,8 @@ static void rewind_cursors(struct bench_gen *g, struct gen_port *p, unsigned int
 {
 	p->flow_next = (uint32_t)((p->flow_next + g->cfg.flows - n % g->cfg.flows) % g->cfg.flows);
 	if (g->cfg.nb_sizes > 1)
-		p->size_next = (p->size_next + g->cfg.nb_sizes - n % g->cfg.nb_sizes) %
-			       g->cfg.nb_sizes;
+		p->size_next =
+			(p->size_next + g->cfg.nb_sizes - n % g->cfg.nb_sizes) % g->cfg.nb_sizes;
 }
 
 static void tx_burst(struct bench_gen *g, struct gen_port *p, unsigned int index, unsigned int n)
@@ -509,13 +510,13 @@ static void fill_rates(struct bench_gen *g, struct bench_trial *t, double cpu_s,
 	t->offered_pps = (double)offered / el;
 	t->tx_pps = (double)t->tx / el;
 	t->rx_pps = (double)t->rx / el;
-	t->loss_ratio = offered ? (double)(offered > t->rx ? offered - t->rx : 0) / (double)offered
-				: 0;
+	t->loss_ratio =
+		offered ? (double)(offered > t->rx ? offered - t->rx : 0) / (double)offered : 0;
 	t->rx_l2_bps = (double)t->rx_bytes * 8 / el;
 	t->rx_l1_bps = (double)(t->rx_bytes + t->rx * L1_OVERHEAD) * 8 / el;
 	t->dut_total_cpu_s = cpu_s;
-	t->dut_total_cycles_per_packet = cpu_s >= 0 && t->rx ? cpu_s * (double)g->hz / (double)t->rx
-							     : -1;
+	t->dut_total_cycles_per_packet =
+		cpu_s >= 0 && t->rx ? cpu_s * (double)g->hz / (double)t->rx : -1;
 	/* Without --dut-cpus every thread counts as datapath. */
 	if (!g->cfg.dut_cpus[0])
 		pin_s = cpu_s;
@@ -605,8 +606,8 @@ static void learn_frame(struct bench_gen *g, unsigned int index, uint32_t mac, s
 
 /* Sends learning frames for MAC indexes [*next, per_port) of port @index, up
  * to @n of them; advances *next past those accepted. */
-static void learn_burst(struct bench_gen *g, unsigned int index, uint32_t *next,
-			uint32_t per_port, unsigned int n)
+static void learn_burst(struct bench_gen *g, unsigned int index, uint32_t *next, uint32_t per_port,
+			unsigned int n)
 {
 	struct rte_mbuf *pkts[RX_BURST];
 	uint16_t sent;
@@ -625,7 +626,7 @@ static void learn_burst(struct bench_gen *g, unsigned int index, uint32_t *next,
 
 uint64_t bench_gen_learn(struct bench_gen *g, uint32_t nb_macs, double rate_pps)
 {
-	uint32_t per_port = nb_macs / g->cfg.nb_ports, next[BENCH_MAX_PORTS] = { 0 };
+	uint32_t per_port = nb_macs / g->cfg.nb_ports, next[BENCH_MAX_PORTS] = {0};
 	uint64_t start = rte_rdtsc(), sent = 0, due, deadline;
 	double pps = rate_pps > 0 ? rate_pps : 1e6;
 

@@ -24,48 +24,48 @@
 struct bench_gen;
 
 struct bench_gen_config {
-	unsigned int nb_ports;                 /* 1 or 2 */
-	uint16_t port_ids[BENCH_MAX_PORTS];    /* DPDK port ids */
-	uint16_t sizes[BENCH_MAX_SIZES];       /* frame sizes (with FCS), cycled per packet */
-	unsigned int nb_sizes;                 /* 1 = fixed size, more = a mix such as IMIX */
-	uint32_t flows;                        /* distinct flows per direction, 1..BENCH_MAX_FLOWS */
-	uint16_t vlan[BENCH_MAX_PORTS];        /* VID tagging frames sent by each port, 0 = none */
-	bool no_tx[BENCH_MAX_PORTS];           /* port only receives (unidirectional runs) */
-	unsigned int burst;                    /* packets per tx burst, 1..64 */
-	int dut_pid;                           /* > 0: sample the DUT's CPU time per trial */
-	char dut_cpus[32];                     /* the DUT's datapath CPUs ("0"), "" = any */
+	unsigned int nb_ports;		    /* 1 or 2 */
+	uint16_t port_ids[BENCH_MAX_PORTS]; /* DPDK port ids */
+	uint16_t sizes[BENCH_MAX_SIZES];    /* frame sizes (with FCS), cycled per packet */
+	unsigned int nb_sizes;		    /* 1 = fixed size, more = a mix such as IMIX */
+	uint32_t flows;			    /* flows per direction, 1..BENCH_MAX_FLOWS */
+	uint16_t vlan[BENCH_MAX_PORTS];	    /* VID of frames each port sends, 0 = none */
+	bool no_tx[BENCH_MAX_PORTS];	    /* port only receives (unidirectional runs) */
+	unsigned int burst;		    /* packets per tx burst, 1..64 */
+	int dut_pid;			    /* > 0: sample the DUT's CPU time per trial */
+	char dut_cpus[32];		    /* the DUT's datapath CPUs ("0"), "" = any */
 };
 
 /* Counters of one generator port over one trial. */
 struct bench_port_result {
-	uint64_t offered;    /* packets the pacer wanted to send */
-	uint64_t tx;         /* packets the port accepted */
-	uint64_t tx_bytes;   /* their frame bytes, FCS included */
-	uint64_t rx;         /* benchmark frames of this trial received */
-	uint64_t rx_bytes;   /* their frame bytes, FCS included */
-	uint64_t rx_other;   /* other frames (foreign, stale trial, learning) */
-	uint64_t seq_gaps;   /* sequence numbers skipped (lost or late) */
-	uint64_t reordered;  /* frames older than one already received */
+	uint64_t offered;	/* packets the pacer wanted to send */
+	uint64_t tx;		/* packets the port accepted */
+	uint64_t tx_bytes;	/* their frame bytes, FCS included */
+	uint64_t rx;		/* benchmark frames of this trial received */
+	uint64_t rx_bytes;	/* their frame bytes, FCS included */
+	uint64_t rx_other;	/* other frames (foreign, stale trial, learning) */
+	uint64_t seq_gaps;	/* sequence numbers skipped (lost or late) */
+	uint64_t reordered;	/* frames older than one already received */
 	uint64_t vlan_mismatch; /* received with a tag other than this port's own
 				 * (untagged if the port sends untagged) */
-	uint64_t bursts;     /* tx bursts attempted */
-	uint64_t bursts_full; /* of which the port refused some frames (ring full) */
+	uint64_t bursts;	/* tx bursts attempted */
+	uint64_t bursts_full;	/* of which the port refused some frames (ring full) */
 };
 
 /* Result of one trial. Latencies are in nanoseconds. */
 struct bench_trial {
-	double target_pps;   /* requested aggregate rate, 0 = maximum */
-	double elapsed_s;    /* length of the transmit window */
+	double target_pps; /* requested aggregate rate, 0 = maximum */
+	double elapsed_s;  /* length of the transmit window */
 	struct bench_port_result port[BENCH_MAX_PORTS];
 	uint64_t offered, tx, rx, tx_bytes, rx_bytes; /* sums over ports */
 	double offered_pps, tx_pps, rx_pps;
-	double loss_ratio;   /* (offered - rx) / offered; offered = tx at max rate */
-	double rx_l1_bps;    /* received bits incl. preamble + IFG (20 B/frame) */
-	double rx_l2_bps;    /* received frame bits incl. FCS */
-	double dut_cpu_s;    /* CPU time of the DUT's datapath threads (those pinned
-			      * to dut_cpus) in the window, -1 unknown */
+	double loss_ratio;	      /* (offered - rx) / offered; offered = tx at max rate */
+	double rx_l1_bps;	      /* received bits incl. preamble + IFG (20 B/frame) */
+	double rx_l2_bps;	      /* received frame bits incl. FCS */
+	double dut_cpu_s;	      /* CPU time of the DUT's datapath threads (those pinned
+				       * to dut_cpus) in the window, -1 unknown */
 	double dut_cycles_per_packet; /* dut_cpu_s * TSC Hz / rx (-1 unknown) */
-	double dut_total_cpu_s; /* the same over every DUT thread */
+	double dut_total_cpu_s;	      /* the same over every DUT thread */
 	double dut_total_cycles_per_packet;
 	/* Share of tx bursts the DUT's ring could not take whole; near 0 at max
 	 * rate means the generator, not the DUT, was the bottleneck. */

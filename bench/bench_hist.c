@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SUB_BITS 7
-#define SUB (1u << SUB_BITS)
+#define SUB_BITS   7
+#define SUB	   (1u << SUB_BITS)
 #define NB_BUCKETS (SUB * (64 - SUB_BITS) + 2 * SUB)
 
 struct bench_hist {

@@ -9,12 +9,12 @@
 #include <errno.h>
 #include <string.h>
 
-#define ETH_HLEN 14
-#define VLAN_HLEN 4
-#define IP_HLEN 20
-#define UDP_HLEN 8
-#define ETHERTYPE_IPV4 0x0800
-#define ETHERTYPE_VLAN 0x8100
+#define ETH_HLEN	14
+#define VLAN_HLEN	4
+#define IP_HLEN		20
+#define UDP_HLEN	8
+#define ETHERTYPE_IPV4	0x0800
+#define ETHERTYPE_VLAN	0x8100
 #define IPPROTO_UDP_NUM 17
 
 static void put16(uint8_t *p, uint16_t v)

@@ -21,13 +21,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define BENCH_PKT_MAGIC 0xb7e5
-#define BENCH_PKT_STAMP_LEN 14
-#define BENCH_PKT_FCS_LEN 4
-#define BENCH_PKT_MIN_SIZE 64
-#define BENCH_PKT_MAX_SIZE 9018
+#define BENCH_PKT_MAGIC	     0xb7e5
+#define BENCH_PKT_STAMP_LEN  14
+#define BENCH_PKT_FCS_LEN    4
+#define BENCH_PKT_MIN_SIZE   64
+#define BENCH_PKT_MAX_SIZE   9018
 /* Header bytes a template holds: Ethernet + tag + IPv4 + UDP, rounded up. */
-#define BENCH_PKT_HDR_MAX 48
+#define BENCH_PKT_HDR_MAX    48
 /* Trial id used for learning and warm-up frames; the sink ignores them. */
 #define BENCH_PKT_TRIAL_NONE 0xff
 
@@ -35,20 +35,20 @@
 struct bench_pkt_hdr {
 	uint8_t src_mac[6];
 	uint8_t dst_mac[6];
-	uint16_t vlan;        /* 802.1Q VID, 0 = untagged */
-	uint32_t src_ip;      /* host order */
-	uint32_t dst_ip;      /* host order */
+	uint16_t vlan;	 /* 802.1Q VID, 0 = untagged */
+	uint32_t src_ip; /* host order */
+	uint32_t dst_ip; /* host order */
 	uint16_t src_port;
 	uint16_t dst_port;
 };
 
 /* What bench_pkt_parse() finds in a received frame. */
 struct bench_pkt_info {
-	uint8_t port;         /* transmitting generator port */
+	uint8_t port; /* transmitting generator port */
 	uint8_t trial;
-	uint16_t vlan;        /* VID of the received tag, 0 = untagged */
+	uint16_t vlan; /* VID of the received tag, 0 = untagged */
 	uint32_t seq;
-	uint64_t tsc48;       /* low 48 bits of the transmit TSC */
+	uint64_t tsc48; /* low 48 bits of the transmit TSC */
 };
 
 /*

@@ -36,7 +36,7 @@
 
 struct opts {
 	struct bench_gen_config gen;
-	double rate;            /* 0 = max */
+	double rate; /* 0 = max */
 	double duration;
 	unsigned int repeat;
 	bool search;
@@ -44,7 +44,7 @@ struct opts {
 	double resolution_pct;
 	unsigned int search_trials;
 	double search_duration;
-	double latency_at;      /* fraction of the max rate, 0 = no latency trial */
+	double latency_at; /* fraction of the max rate, 0 = no latency trial */
 	uint32_t learn;
 	double learn_rate;
 	double warmup;
@@ -60,8 +60,10 @@ static void usage(const char *prog)
 		"usage: %s [EAL options] -- [options]\n"
 		"Ports: the first two DPDK ports (e.g. --vdev net_virtio_user0,path=S,server=1);\n"
 		"port 0 sends to port 1 and back. One port: frames return on it.\n"
-		"  --size N[,N...]|imix  frame sizes with FCS, 64..9018 (default 64); imix = 64,594,1518 7:4:1\n"
-		"  --flows N             flows per direction: MAC pairs and IP/UDP tuples (default 1)\n"
+		"  --size N[,N...]|imix  frame sizes with FCS, 64..9018 (default 64)\n"
+		"                        imix = 64/594/1518 bytes at 7:4:1\n"
+		"  --flows N             flows per direction (MAC pairs, IP/UDP tuples; default "
+		"1)\n"
 		"  --vlan P:VID          tag frames sent from port P with VID\n"
 		"  --rx-only P           port P only receives (unidirectional)\n"
 		"  --rate PPS|max        aggregate offered rate of the main trials (default max)\n"
@@ -72,14 +74,14 @@ static void usage(const char *prog)
 		"  --resolution PCT      search stops when the interval is below this (default 2)\n"
 		"  --search-trials N     at most N search trials (default 10)\n"
 		"  --search-duration S   window of a search trial (default: --duration)\n"
-		"  --latency-at F        extra trial at F x median max rate for latency (e.g. 0.5)\n"
+		"  --latency-at F        latency trial at F x the median max rate (e.g. 0.5)\n"
 		"  --learn N             teach the DUT N MAC addresses first\n"
 		"  --learn-rate PPS      pace of the learning frames (default 500000)\n"
 		"  --warmup S            low-rate warm-up before the trials (default 0.5)\n"
 		"  --burst N             packets per burst (default 32)\n"
 		"  --link-timeout S      wait this long for links (default 30)\n"
 		"  --dut-pid PID         report the DUT's CPU time and cycles per packet\n"
-		"  --dut-cpus LIST       the DUT's datapath CPUs, as in Cpus_allowed_list (e.g. 0):\n"
+		"  --dut-cpus LIST       DUT datapath CPUs as in Cpus_allowed_list (e.g. 0):\n"
 		"                        cycles/packet counts only threads pinned there\n"
 		"  --wait-file PATH      after link up, wait until PATH exists (DUT configured)\n"
 		"  --json FILE           write results as JSON ('-' = stdout)\n"
@@ -89,7 +91,7 @@ static void usage(const char *prog)
 
 static int parse_sizes(struct opts *o, const char *arg)
 {
-	static const uint16_t imix[] = { 64, 64, 594, 64, 64, 594, 64, 64, 594, 64, 594, 1518 };
+	static const uint16_t imix[] = {64, 64, 594, 64, 64, 594, 64, 64, 594, 64, 594, 1518};
 	char *copy, *tok, *save = NULL;
 
 	o->gen.nb_sizes = 0;
@@ -136,38 +138,58 @@ static int parse_rx_only(struct opts *o, const char *arg)
 }
 
 enum {
-	OPT_SIZE = 256, OPT_FLOWS, OPT_VLAN, OPT_RX_ONLY, OPT_RATE, OPT_DURATION, OPT_REPEAT,
-	OPT_SEARCH, OPT_LOSS, OPT_RESOLUTION, OPT_SEARCH_TRIALS, OPT_SEARCH_DURATION,
-	OPT_LATENCY_AT, OPT_LEARN, OPT_LEARN_RATE, OPT_WARMUP, OPT_BURST, OPT_LINK_TIMEOUT,
-	OPT_DUT_PID, OPT_DUT_CPUS, OPT_WAIT_FILE, OPT_JSON, OPT_QUIET, OPT_HELP,
+	OPT_SIZE = 256,
+	OPT_FLOWS,
+	OPT_VLAN,
+	OPT_RX_ONLY,
+	OPT_RATE,
+	OPT_DURATION,
+	OPT_REPEAT,
+	OPT_SEARCH,
+	OPT_LOSS,
+	OPT_RESOLUTION,
+	OPT_SEARCH_TRIALS,
+	OPT_SEARCH_DURATION,
+	OPT_LATENCY_AT,
+	OPT_LEARN,
+	OPT_LEARN_RATE,
+	OPT_WARMUP,
+	OPT_BURST,
+	OPT_LINK_TIMEOUT,
+	OPT_DUT_PID,
+	OPT_DUT_CPUS,
+	OPT_WAIT_FILE,
+	OPT_JSON,
+	OPT_QUIET,
+	OPT_HELP,
 };
 
 static const struct option long_opts[] = {
-	{ "size", required_argument, NULL, OPT_SIZE },
-	{ "flows", required_argument, NULL, OPT_FLOWS },
-	{ "vlan", required_argument, NULL, OPT_VLAN },
-	{ "rx-only", required_argument, NULL, OPT_RX_ONLY },
-	{ "rate", required_argument, NULL, OPT_RATE },
-	{ "duration", required_argument, NULL, OPT_DURATION },
-	{ "repeat", required_argument, NULL, OPT_REPEAT },
-	{ "search", no_argument, NULL, OPT_SEARCH },
-	{ "loss", required_argument, NULL, OPT_LOSS },
-	{ "resolution", required_argument, NULL, OPT_RESOLUTION },
-	{ "search-trials", required_argument, NULL, OPT_SEARCH_TRIALS },
-	{ "search-duration", required_argument, NULL, OPT_SEARCH_DURATION },
-	{ "latency-at", required_argument, NULL, OPT_LATENCY_AT },
-	{ "learn", required_argument, NULL, OPT_LEARN },
-	{ "learn-rate", required_argument, NULL, OPT_LEARN_RATE },
-	{ "warmup", required_argument, NULL, OPT_WARMUP },
-	{ "burst", required_argument, NULL, OPT_BURST },
-	{ "link-timeout", required_argument, NULL, OPT_LINK_TIMEOUT },
-	{ "dut-pid", required_argument, NULL, OPT_DUT_PID },
-	{ "dut-cpus", required_argument, NULL, OPT_DUT_CPUS },
-	{ "wait-file", required_argument, NULL, OPT_WAIT_FILE },
-	{ "json", required_argument, NULL, OPT_JSON },
-	{ "quiet", no_argument, NULL, OPT_QUIET },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ NULL, 0, NULL, 0 },
+	{"size", required_argument, NULL, OPT_SIZE},
+	{"flows", required_argument, NULL, OPT_FLOWS},
+	{"vlan", required_argument, NULL, OPT_VLAN},
+	{"rx-only", required_argument, NULL, OPT_RX_ONLY},
+	{"rate", required_argument, NULL, OPT_RATE},
+	{"duration", required_argument, NULL, OPT_DURATION},
+	{"repeat", required_argument, NULL, OPT_REPEAT},
+	{"search", no_argument, NULL, OPT_SEARCH},
+	{"loss", required_argument, NULL, OPT_LOSS},
+	{"resolution", required_argument, NULL, OPT_RESOLUTION},
+	{"search-trials", required_argument, NULL, OPT_SEARCH_TRIALS},
+	{"search-duration", required_argument, NULL, OPT_SEARCH_DURATION},
+	{"latency-at", required_argument, NULL, OPT_LATENCY_AT},
+	{"learn", required_argument, NULL, OPT_LEARN},
+	{"learn-rate", required_argument, NULL, OPT_LEARN_RATE},
+	{"warmup", required_argument, NULL, OPT_WARMUP},
+	{"burst", required_argument, NULL, OPT_BURST},
+	{"link-timeout", required_argument, NULL, OPT_LINK_TIMEOUT},
+	{"dut-pid", required_argument, NULL, OPT_DUT_PID},
+	{"dut-cpus", required_argument, NULL, OPT_DUT_CPUS},
+	{"wait-file", required_argument, NULL, OPT_WAIT_FILE},
+	{"json", required_argument, NULL, OPT_JSON},
+	{"quiet", no_argument, NULL, OPT_QUIET},
+	{"help", no_argument, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
 };
 
 static void set_defaults(struct opts *o)
@@ -190,32 +212,74 @@ static void set_defaults(struct opts *o)
 static int apply_opt(struct opts *o, int c, const char *arg)
 {
 	switch (c) {
-	case OPT_SIZE: return parse_sizes(o, arg);
-	case OPT_FLOWS: o->gen.flows = (uint32_t)strtoul(arg, NULL, 10); return 0;
-	case OPT_VLAN: return parse_port_vid(o, arg);
-	case OPT_RX_ONLY: return parse_rx_only(o, arg);
-	case OPT_RATE: o->rate = strcmp(arg, "max") ? strtod(arg, NULL) : 0; return o->rate < 0 ? -EINVAL : 0;
-	case OPT_DURATION: o->duration = strtod(arg, NULL); return o->duration > 0 ? 0 : -EINVAL;
-	case OPT_REPEAT: o->repeat = (unsigned int)strtoul(arg, NULL, 10); break;
-	case OPT_SEARCH: o->search = true; return 0;
-	case OPT_LOSS: o->loss_pct = strtod(arg, NULL); return o->loss_pct >= 0 ? 0 : -EINVAL;
-	case OPT_RESOLUTION: o->resolution_pct = strtod(arg, NULL); return o->resolution_pct > 0 ? 0 : -EINVAL;
-	case OPT_SEARCH_TRIALS: o->search_trials = (unsigned int)strtoul(arg, NULL, 10); return 0;
-	case OPT_SEARCH_DURATION: o->search_duration = strtod(arg, NULL); return 0;
-	case OPT_LATENCY_AT: o->latency_at = strtod(arg, NULL); return o->latency_at >= 0 ? 0 : -EINVAL;
-	case OPT_LEARN: o->learn = (uint32_t)strtoul(arg, NULL, 10); return 0;
-	case OPT_LEARN_RATE: o->learn_rate = strtod(arg, NULL); return 0;
-	case OPT_WARMUP: o->warmup = strtod(arg, NULL); return 0;
-	case OPT_BURST: o->gen.burst = (unsigned int)strtoul(arg, NULL, 10); return 0;
-	case OPT_LINK_TIMEOUT: o->link_timeout = strtod(arg, NULL); return 0;
-	case OPT_DUT_PID: o->gen.dut_pid = atoi(arg); return 0;
+	case OPT_SIZE:
+		return parse_sizes(o, arg);
+	case OPT_FLOWS:
+		o->gen.flows = (uint32_t)strtoul(arg, NULL, 10);
+		return 0;
+	case OPT_VLAN:
+		return parse_port_vid(o, arg);
+	case OPT_RX_ONLY:
+		return parse_rx_only(o, arg);
+	case OPT_RATE:
+		o->rate = strcmp(arg, "max") ? strtod(arg, NULL) : 0;
+		return o->rate < 0 ? -EINVAL : 0;
+	case OPT_DURATION:
+		o->duration = strtod(arg, NULL);
+		return o->duration > 0 ? 0 : -EINVAL;
+	case OPT_REPEAT:
+		o->repeat = (unsigned int)strtoul(arg, NULL, 10);
+		break;
+	case OPT_SEARCH:
+		o->search = true;
+		return 0;
+	case OPT_LOSS:
+		o->loss_pct = strtod(arg, NULL);
+		return o->loss_pct >= 0 ? 0 : -EINVAL;
+	case OPT_RESOLUTION:
+		o->resolution_pct = strtod(arg, NULL);
+		return o->resolution_pct > 0 ? 0 : -EINVAL;
+	case OPT_SEARCH_TRIALS:
+		o->search_trials = (unsigned int)strtoul(arg, NULL, 10);
+		return 0;
+	case OPT_SEARCH_DURATION:
+		o->search_duration = strtod(arg, NULL);
+		return 0;
+	case OPT_LATENCY_AT:
+		o->latency_at = strtod(arg, NULL);
+		return o->latency_at >= 0 ? 0 : -EINVAL;
+	case OPT_LEARN:
+		o->learn = (uint32_t)strtoul(arg, NULL, 10);
+		return 0;
+	case OPT_LEARN_RATE:
+		o->learn_rate = strtod(arg, NULL);
+		return 0;
+	case OPT_WARMUP:
+		o->warmup = strtod(arg, NULL);
+		return 0;
+	case OPT_BURST:
+		o->gen.burst = (unsigned int)strtoul(arg, NULL, 10);
+		return 0;
+	case OPT_LINK_TIMEOUT:
+		o->link_timeout = strtod(arg, NULL);
+		return 0;
+	case OPT_DUT_PID:
+		o->gen.dut_pid = atoi(arg);
+		return 0;
 	case OPT_DUT_CPUS:
 		snprintf(o->gen.dut_cpus, sizeof(o->gen.dut_cpus), "%s", arg);
 		return 0;
-	case OPT_WAIT_FILE: o->wait_file = arg; return 0;
-	case OPT_JSON: o->json_path = arg; return 0;
-	case OPT_QUIET: o->quiet = true; return 0;
-	default: return -EINVAL;
+	case OPT_WAIT_FILE:
+		o->wait_file = arg;
+		return 0;
+	case OPT_JSON:
+		o->json_path = arg;
+		return 0;
+	case OPT_QUIET:
+		o->quiet = true;
+		return 0;
+	default:
+		return -EINVAL;
 	}
 	return o->repeat >= 1 && o->repeat <= MAX_REPEAT ? 0 : -EINVAL;
 }
@@ -263,8 +327,8 @@ static json_t *config_json(const struct opts *o)
 	for (unsigned int i = 0; i < o->gen.nb_sizes; i++)
 		json_array_append_new(sizes, json_integer(o->gen.sizes[i]));
 	for (unsigned int i = 0; i < o->gen.nb_ports; i++) {
-		struct rte_eth_dev_info info = { 0 };
-		struct rte_ether_addr mac = { 0 };
+		struct rte_eth_dev_info info = {0};
+		struct rte_ether_addr mac = {0};
 		char buf[RTE_ETHER_ADDR_FMT_SIZE];
 
 		rte_eth_dev_info_get(o->gen.port_ids[i], &info);
@@ -277,8 +341,8 @@ static json_t *config_json(const struct opts *o)
 						       "mac", buf, "tx", !o->gen.no_tx[i]));
 	}
 	return json_pack("{s:o,s:s,s:i,s:o,s:o,s:i,s:f,s:i,s:i,s:i}", "sizes", sizes, "size_note",
-			 "frame bytes including the 4-byte FCS; size-4 bytes are carried",
-			 "flows", o->gen.flows, "vlan", vlan, "ports", ports, "burst", o->gen.burst,
+			 "frame bytes including the 4-byte FCS; size-4 bytes are carried", "flows",
+			 o->gen.flows, "vlan", vlan, "ports", ports, "burst", o->gen.burst,
 			 "duration_s", o->duration, "repeat", o->repeat, "learn", o->learn,
 			 "lcore_cpu", sched_getcpu());
 }
@@ -419,7 +483,8 @@ static int find_ports(struct opts *o)
 	uint16_t pid;
 
 	o->gen.nb_ports = 0;
-	RTE_ETH_FOREACH_DEV(pid) {
+	RTE_ETH_FOREACH_DEV(pid)
+	{
 		if (o->gen.nb_ports == BENCH_MAX_PORTS)
 			break;
 		o->gen.port_ids[o->gen.nb_ports++] = pid;
@@ -468,8 +533,10 @@ int main(int argc, char **argv)
 		goto out_gen;
 	}
 	if (bench_gen_probe(g, o.link_timeout) < 0) {
-		fprintf(stderr, "hvnet-pktgen: no frames came back within %.0f s: the DUT "
-			"does not forward\n", o.link_timeout);
+		fprintf(stderr,
+			"hvnet-pktgen: no frames came back within %.0f s: the DUT "
+			"does not forward\n",
+			o.link_timeout);
 		goto out_gen;
 	}
 	root = json_pack("{s:s,s:s,s:I,s:o}", "tool", "hvnet-pktgen", "version", HVNET_VERSION,

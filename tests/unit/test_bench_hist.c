@@ -45,8 +45,16 @@ static void test_small_values_exact(void **state)
 static void test_relative_error(void **state)
 {
 	struct bench_hist *h = bench_hist_new();
-	uint64_t vals[] = { 255, 256, 257, 1000, 4095, 4096, 123456, 9999999, UINT64_C(1) << 40,
-			    (UINT64_C(1) << 62) + 12345 };
+	uint64_t vals[] = {255,
+			   256,
+			   257,
+			   1000,
+			   4095,
+			   4096,
+			   123456,
+			   9999999,
+			   UINT64_C(1) << 40,
+			   (UINT64_C(1) << 62) + 12345};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {

@@ -33,7 +33,7 @@ static uint16_t ip_sum(const uint8_t *ip)
 
 static void roundtrip(uint16_t vlan, unsigned int size)
 {
-	uint8_t buf[128] = { 0 };
+	uint8_t buf[128] = {0};
 	struct bench_pkt_hdr h;
 	struct bench_pkt_info info;
 	size_t l3 = vlan ? 18 : 14;
@@ -44,7 +44,7 @@ static void roundtrip(uint16_t vlan, unsigned int size)
 	assert_int_equal(off, (int)l3 + 28);
 	assert_true(off + BENCH_PKT_STAMP_LEN <= 60);
 	bench_pkt_stamp(buf + off, 1, 9, 0xdeadbeef, UINT64_C(0x123456789abcdef));
-	assert_int_equal(be16(buf + l3 + 2), size - 4 - l3);   /* IPv4 total length */
+	assert_int_equal(be16(buf + l3 + 2), size - 4 - l3);	   /* IPv4 total length */
 	assert_int_equal(be16(buf + l3 + 24), size - 4 - l3 - 20); /* UDP length */
 	assert_int_equal(ip_sum(buf + l3), 0xffff);
 	assert_true(bench_pkt_parse(buf, size - 4 < sizeof(buf) ? size - 4 : sizeof(buf), &info));
@@ -103,7 +103,7 @@ static void test_resize(void **state)
 
 static void test_rejects(void **state)
 {
-	uint8_t buf[64] = { 0 };
+	uint8_t buf[64] = {0};
 	struct bench_pkt_hdr h;
 	struct bench_pkt_info info;
 	int off;
