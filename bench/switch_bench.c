@@ -187,9 +187,9 @@ static int run_scenario(const struct scenario *s, double secs, struct sample *ou
 		return -1;
 	/* warm-up: a whole lap of the flows (creates the tracked connections) */
 	pump(s->flows > 100000 ? secs + 1.0 : 0.3, s->flows, &flow);
-	vsw_dp_cycles_of(vsw, &busy0, &total0);
+	vsw_cycles(vsw, &busy0, &total0);
 	n = pump(secs, s->flows, &flow);
-	vsw_dp_cycles_of(vsw, &busy1, &total1);
+	vsw_cycles(vsw, &busy1, &total1);
 	out->mpps = (double)n / secs / 1e6;
 	out->cycles = n ? (double)(busy1 - busy0) / (double)n : 0;
 	teardown_scenario();
