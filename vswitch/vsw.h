@@ -131,6 +131,9 @@ int vsw_port_set_guards(struct vsw *vsw, const char *port, const struct vsw_port
 /* Deletes the tracked connections of port (all ports when NULL). Returns how many or -ENOENT. */
 int vsw_conntrack_flush(struct vsw *vsw, const char *port, struct ctl_err *err);
 
+/* Busy and total TSC cycles of all datapath loops since start (for cycles per packet). */
+void vsw_cycles(struct vsw *vsw, uint64_t *busy, uint64_t *total);
+
 /* JSON views, for the control protocol; NULL with err set when the object is unknown. */
 json_t *vsw_status_json(struct vsw *vsw);
 json_t *vsw_switch_list_json(struct vsw *vsw);
