@@ -148,6 +148,25 @@ static void op_unmap_pages(void *ctx, void *va, uint32_t n)
 	munmap(va, (size_t)n * VMBUS_PAGE_SIZE);
 }
 
+static void op_channel_opened(void *ctx, uint32_t relid, uint32_t conn_id, uint32_t vp)
+{
+	struct vmbus_gsim *g = ctx;
+
+	(void)relid;
+	g->st.doorbells++;
+	g->st.last_opened_conn_id = conn_id;
+	g->st.last_opened_vp = vp;
+}
+
+static void op_channel_closed(void *ctx, uint32_t relid, uint32_t conn_id)
+{
+	struct vmbus_gsim *g = ctx;
+
+	(void)relid;
+	(void)conn_id;
+	g->st.doorbells--;
+}
+
 static void op_log(void *ctx, int level, const char *line)
 {
 	struct vmbus_gsim *g = ctx;
@@ -164,6 +183,8 @@ static const struct vmbus_host_ops gsim_ops = {
 	.gpa_to_hva = op_gpa_to_hva,
 	.map_pages = op_map_pages,
 	.unmap_pages = op_unmap_pages,
+	.channel_opened = op_channel_opened,
+	.channel_closed = op_channel_closed,
 	.log = op_log,
 };
 
@@ -915,6 +936,11 @@ uint32_t vmbus_gsim_gpadl_status(struct vmbus_gsim *g, uint32_t gpadl)
 	struct gs_gpadl *gp = gp_slot(g, gpadl, false);
 
 	return gp && gp->answered ? gp->status : UINT32_MAX;
+}
+
+uint32_t vmbus_gsim_offer_conn_id(struct vmbus_gsim *g, uint32_t relid)
+{
+	return relid < GS_MAX_RELID && g->ch[relid].offered ? g->ch[relid].conn_id : 0;
 }
 
 uint32_t vmbus_gsim_next_gpadl(struct vmbus_gsim *g)

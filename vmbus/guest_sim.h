@@ -68,6 +68,9 @@ struct vmbus_gsim_stats {
 	uint8_t ts_flags;
 	unsigned int ic_dropped;	/* IC packets dropped as too short */
 	unsigned int host_log_lines;	/* lines the host logged (ops->log) */
+	unsigned int doorbells;		/* channel_opened minus channel_closed */
+	uint32_t last_opened_conn_id;	/* from channel_opened */
+	uint32_t last_opened_vp;
 	int host_last_log_level;
 };
 
@@ -154,6 +157,9 @@ uint64_t vmbus_gsim_ring_gpa(struct vmbus_gsim *g, uint32_t relid);
  * status of gpadl (UINT32_MAX when none arrived). */
 uint32_t vmbus_gsim_open_status(struct vmbus_gsim *g, uint32_t relid);
 uint32_t vmbus_gsim_gpadl_status(struct vmbus_gsim *g, uint32_t gpadl);
+
+/* Connection id the host's offer gave relid (0 when not offered). */
+uint32_t vmbus_gsim_offer_conn_id(struct vmbus_gsim *g, uint32_t relid);
 
 /* Next GPADL handle the simulator will use. */
 uint32_t vmbus_gsim_next_gpadl(struct vmbus_gsim *g);

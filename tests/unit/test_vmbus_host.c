@@ -446,6 +446,112 @@ static void test_open_data_close(void **state)
 	free(e);
 }
 
+/* Multi-range GPADL: valid as a buffer, refused as a ring; inconsistent
+ * ranges refused when the last body arrives. */
+static void test_gpadl_ranges(void **state)
+{
+	struct env *e = env_connected(false);
+	uint8_t b[240];
+	struct vmbus_wire_gpadl_header h = { .hdr.msgtype = VMBUS_MSG_GPADL_HEADER };
+	struct vmbus_wire_gpa_range r1 = { .byte_count = 2 * 4096 };
+	struct vmbus_wire_gpa_range r2 = { .byte_count = 100, .byte_offset = 4000 };
+	uint64_t pfns[6] = { 200, 201, 202, 203, 204, 205 };
+	const uint64_t *got;
+	uint32_t n;
+
+	(void)state;
+	h.child_relid = e->nic_relid;
+	h.gpadl = 0x300;
+	h.rangecount = 2;
+	h.range_buflen = 8 + 16 + 8 + 16; /* 2 pfns each */
+	memcpy(b, &h, 20);
+	memcpy(b + 20, &r1, 8);
+	memcpy(b + 28, pfns, 16);
+	memcpy(b + 44, &r2, 8);
+	memcpy(b + 52, pfns + 2, 16);
+	assert_int_equal(vmbus_gsim_post(e->g, 1, b, 68), 0);
+	vmbus_gsim_poll(e->g);
+	assert_int_equal(vmbus_gsim_gpadl_status(e->g, 0x300), VMBUS_STATUS_SUCCESS);
+	/* inconsistent: second range says 3 pfns but the buffer holds 2 */
+	r2.byte_count = 8000;
+	h.gpadl = 0x301;
+	memcpy(b, &h, 20);
+	memcpy(b + 44, &r2, 8);
+	assert_int_equal(vmbus_gsim_post(e->g, 1, b, 68), -EINVAL);
+	assert_int_equal(ctr(e, VMBUS_HC_MSG_BAD_FIELD), 1);
+	/* the multi-range GPADL cannot carry rings */
+	assert_int_equal(open_with(e, e->nic_relid, 0x300, 2, 0), VMBUS_STATUS_FAILURE);
+	assert_int_equal(ctr(e, VMBUS_HC_MSG_BAD_FIELD), 2);
+	assert_int_equal(vmbus_gsim_open(e->g, e->nic_relid, 4, 4, 0), 0);
+	assert_int_equal(vmbus_channel_gpadl(e->nic.ch, 0x300, &got, &n), 0);
+	assert_int_equal(n, 4);
+	assert_int_equal(got[3], 203);
+	/* teardown naming the wrong channel is refused */
+	struct vmbus_wire_gpadl_teardown t = { .hdr.msgtype = VMBUS_MSG_GPADL_TEARDOWN };
+	t.child_relid = e->scsi_relid;
+	t.gpadl = 0x300;
+	assert_int_equal(vmbus_gsim_post(e->g, 1, &t, sizeof(t)), -EINVAL);
+	assert_int_equal(ctr(e, VMBUS_HC_MSG_BAD_RELID), 1);
+	/* a malformed header with readable ids still gets a failed answer */
+	h.gpadl = 0x302;
+	h.rangecount = 0;
+	memcpy(b, &h, 20);
+	assert_int_equal(vmbus_gsim_post(e->g, 1, b, 68), -EINVAL);
+	vmbus_gsim_poll(e->g);
+	assert_int_equal(vmbus_gsim_gpadl_status(e->g, 0x302), VMBUS_STATUS_FAILURE);
+	env_free(e);
+}
+
+static void test_gpadl_limit(void **state)
+{
+	struct vmbus_host_config hc = { .nr_vcpus = 1, .max_gpadls = 3, .max_gpadl_pages = 40 };
+	struct env *e = env_new(&hc, false);
+	uint32_t v, id;
+
+	(void)state;
+	assert_int_equal(vmbus_gsim_connect_linux(e->g, &v), 0);
+	assert_int_equal(vmbus_gsim_request_offers(e->g), 2);
+	assert_int_equal(vmbus_gsim_gpadl_create(e->g, e->nic_relid, 41, &id), -EIO);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(vmbus_gsim_gpadl_create(e->g, e->nic_relid, 2, &id), 0);
+	assert_int_equal(vmbus_gsim_gpadl_create(e->g, e->nic_relid, 2, &id), -EIO);
+	assert_int_equal(ctr(e, VMBUS_HC_GPADL_REJECTED), 2);
+	assert_int_equal(vmbus_gsim_gpadl_teardown(e->g, e->nic_relid, id - 1), 0);
+	assert_int_equal(vmbus_gsim_gpadl_create(e->g, e->nic_relid, 2, &id), 0);
+	env_free(e);
+}
+
+/* The VMM hears about doorbells; MODIFYCHANNEL retargets interrupts; a
+ * second INITIATE_CONTACT (kexec without unload) resets everything. */
+static void test_doorbell_modify_recontact(void **state)
+{
+	struct env *e = env_connected(false);
+	const struct vmbus_gsim_stats *st = vmbus_gsim_stats(e->g);
+	struct vmbus_wire_modifychannel mc = { .hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL };
+	uint8_t msg[8] = { 0 }, out[16];
+	struct vmbus_pkt pkt;
+	uint32_t v;
+
+	(void)state;
+	assert_int_equal(vmbus_gsim_open(e->g, e->nic_relid, 4, 4, 0), 0);
+	assert_int_equal(st->doorbells, 1);
+	assert_int_equal(st->last_opened_conn_id, vmbus_gsim_offer_conn_id(e->g, e->nic_relid));
+	assert_int_equal(st->last_opened_conn_id, vmbus_channel_conn_id(e->nic.ch));
+	mc.child_relid = e->nic_relid;
+	mc.target_vp = 1;
+	assert_int_equal(vmbus_gsim_post(e->g, 1, &mc, sizeof(mc)), 0);
+	assert_int_equal(vmbus_channel_target_vp(e->nic.ch), 1);
+	assert_int_equal(vmbus_gsim_send(e->g, e->nic_relid, 5, msg, 8), 0);
+	assert_int_equal(st->last_interrupt_vp, 1);
+	assert_int_equal(vmbus_gsim_recv(e->g, e->nic_relid, out, sizeof(out), &pkt), 8);
+	assert_int_equal(vmbus_gsim_connect_linux(e->g, &v), 0);
+	assert_int_equal(e->nic.closes, 1);
+	assert_int_equal(st->doorbells, 0);
+	assert_null(vmbus_host_channel(e->h, e->nic_relid));
+	assert_int_equal(vmbus_gsim_request_offers(e->g), 2);
+	env_free(e);
+}
+
 static void test_scattered_rings(void **state)
 {
 	struct env *e = env_connected(true);
@@ -630,6 +736,9 @@ int main(void)
 		cmocka_unit_test(test_gpadl_bodies),
 		cmocka_unit_test(test_gpadl_rejects),
 		cmocka_unit_test(test_open_data_close),
+		cmocka_unit_test(test_gpadl_ranges),
+		cmocka_unit_test(test_gpadl_limit),
+		cmocka_unit_test(test_doorbell_modify_recontact),
 		cmocka_unit_test(test_scattered_rings),
 		cmocka_unit_test(test_open_rejects),
 		cmocka_unit_test(test_rescind),
