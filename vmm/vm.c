@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * The VM: KVM objects, boot loading, vCPU threads and legacy I/O dispatch.
+ * The VM: KVM objects, boot loading, vCPU threads and legacy I/O dispatch
+ * (COM1, ACPI PM1, PCI configuration mechanism #1, reset register, 8042).
  *
  * Threads: the owner thread creates everything, then sits in sigtimedwait
  * for the stop signals (SIGTERM/SIGINT/SIGHUP) and for SIGUSR2, which a
@@ -31,6 +32,7 @@
 #include "boot.h"
 #include "console.h"
 #include "memory.h"
+#include "pci.h"
 #include "serial.h"
 #include "vm.h"
 #include "x86.h"
@@ -58,6 +60,7 @@ struct vmm_vm {
 	struct vmm_memory *mem;
 	struct vmm_serial *serial;
 	struct vmm_console *console;
+	struct vmm_pci pci;
 	struct kvm_cpuid2 *cpuid;
 	struct vcpu *vcpus;
 	unsigned ncpus;
@@ -198,6 +201,9 @@ static void pio(struct vmm_vm *vm, uint16_t port, unsigned size, int is_write, u
 			pm_write(vm, port, *v);
 		else
 			*v = pm_read(vm, port);
+	} else if (port >= VMM_PCI_ADDR_PORT && port < VMM_PCI_DATA_PORT + 4 &&
+		   vmm_pci_pio(&vm->pci, port, size, is_write, v)) {
+		/* PCI configuration space */
 	} else if (port == VMM_ACPI_RESET_PORT && size == 1) {
 		if (is_write && (*v & 0x04))
 			request_stop(vm, VMM_STOP_REBOOT);

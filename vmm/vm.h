@@ -2,8 +2,9 @@
 /*
  * A virtual machine under KVM: guest memory (vmm_memory), in-kernel irqchip
  * and PIT, one thread per vCPU, the legacy I/O devices (COM1 through
- * vmm_serial and vmm_console, ACPI PM1 power-off, reset port 0xcf9 and the
- * 8042 reset line), ACPI tables and the Linux 64-bit boot. The owner thread
+ * vmm_serial and vmm_console, ACPI PM1 power-off, reset port 0xcf9, the
+ * 8042 reset line, PCI config mechanism #1 with a host bridge), ACPI tables
+ * and the Linux 64-bit boot. The owner thread
  * creates the VM, runs it with vmm_vm_run (which returns when the guest powers
  * off or resets, on vmm_vm_stop, or on an error) and frees it.
  */
@@ -25,7 +26,7 @@ enum vmm_stop {
 	VMM_STOP_SIGNAL = 4,   /* stopped by SIGTERM/SIGINT/SIGHUP */
 };
 
-#define VMM_DEFAULT_CMDLINE "console=ttyS0 pci=off"
+#define VMM_DEFAULT_CMDLINE "console=ttyS0"
 #define VMM_DEFAULT_MEMORY_MIB 256
 #define VMM_INIT_MARKER "HVNET-GUEST-INIT"
 
