@@ -37,6 +37,8 @@ struct gs_chan {
 	bool open_answered;
 	uint32_t open_status;
 	struct vmbus_guid class_id;
+	struct vmbus_guid instance_id;
+	uint16_t sub_index;
 	uint32_t conn_id;
 	enum gs_ic ic;
 	uint32_t ring_gpadl;
@@ -308,6 +310,8 @@ static void on_offer(struct vmbus_gsim *g, const struct vmbus_msg *m)
 		g->relid_end = relid + 1;
 	c->offered = true;
 	c->class_id = m->u.offer.if_type;
+	c->instance_id = m->u.offer.if_instance;
+	c->sub_index = m->u.offer.sub_channel_index;
 	c->conn_id = m->u.offer.connection_id;
 	c->ic = ic_kind_of(&c->class_id);
 }
@@ -941,6 +945,17 @@ uint32_t vmbus_gsim_gpadl_status(struct vmbus_gsim *g, uint32_t gpadl)
 uint32_t vmbus_gsim_offer_conn_id(struct vmbus_gsim *g, uint32_t relid)
 {
 	return relid < GS_MAX_RELID && g->ch[relid].offered ? g->ch[relid].conn_id : 0;
+}
+
+int vmbus_gsim_offer_subchannel(struct vmbus_gsim *g, uint32_t relid, uint32_t primary,
+				bool *same_instance)
+{
+	if (relid >= GS_MAX_RELID || primary >= GS_MAX_RELID || !g->ch[relid].offered ||
+	    !g->ch[primary].offered)
+		return -ENOENT;
+	*same_instance = vmbus_guid_equal(&g->ch[relid].instance_id, &g->ch[primary].instance_id) &&
+			 vmbus_guid_equal(&g->ch[relid].class_id, &g->ch[primary].class_id);
+	return g->ch[relid].sub_index;
 }
 
 uint32_t vmbus_gsim_next_gpadl(struct vmbus_gsim *g)

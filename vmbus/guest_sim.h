@@ -161,6 +161,12 @@ uint32_t vmbus_gsim_gpadl_status(struct vmbus_gsim *g, uint32_t gpadl);
 /* Connection id the host's offer gave relid (0 when not offered). */
 uint32_t vmbus_gsim_offer_conn_id(struct vmbus_gsim *g, uint32_t relid);
 
+/* Subchannel index of relid's offer and whether its instance GUID equals
+ * that of primary's offer (how Linux attaches subchannels). -ENOENT when
+ * either was not offered, else the index. */
+int vmbus_gsim_offer_subchannel(struct vmbus_gsim *g, uint32_t relid, uint32_t primary,
+				bool *same_instance);
+
 /* Next GPADL handle the simulator will use. */
 uint32_t vmbus_gsim_next_gpadl(struct vmbus_gsim *g);
 

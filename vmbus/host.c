@@ -249,6 +249,7 @@ static void send_offer(struct vmbus_host *h, struct vmbus_channel *ch)
 	o.chn_flags = ch->info.chn_flags;
 	o.mmio_megabytes = ch->info.mmio_megabytes;
 	memcpy(o.user_def, ch->info.user_def, sizeof(o.user_def));
+	o.sub_channel_index = ch->info.sub_channel_index;
 	o.child_relid = ch->relid;
 	/* No monitor pages: the guest signals with HvSignalEvent(connection_id). */
 	o.is_dedicated_interrupt = 1;
@@ -720,6 +721,20 @@ void vmbus_host_destroy(struct vmbus_host *h)
 	free(h);
 }
 
+/* The live device with info's instance GUID and the given subchannel index. */
+static struct vmbus_channel *find_device(struct vmbus_host *h,
+					 const struct vmbus_device_info *info, uint16_t index)
+{
+	for (uint32_t i = 1; i < MAX_RELID; i++) {
+		struct vmbus_channel *ch = h->chans[i];
+
+		if (ch && !ch->removed && ch->info.sub_channel_index == index &&
+		    vmbus_guid_equal(&ch->info.instance_id, &info->instance_id))
+			return ch;
+	}
+	return NULL;
+}
+
 int vmbus_host_add_device(struct vmbus_host *h, const struct vmbus_device_info *info,
 			  const struct vmbus_vsp_ops *ops, void *vsp, uint32_t *relid)
 {
@@ -728,10 +743,10 @@ int vmbus_host_add_device(struct vmbus_host *h, const struct vmbus_device_info *
 
 	if (!info || !ops || !ops->open || !ops->close || !ops->signalled)
 		return -EINVAL;
-	for (i = 1; i < MAX_RELID; i++)
-		if (h->chans[i] && !h->chans[i]->removed &&
-		    vmbus_guid_equal(&h->chans[i]->info.instance_id, &info->instance_id))
-			return -EEXIST;
+	if (find_device(h, info, info->sub_channel_index))
+		return -EEXIST;
+	if (info->sub_channel_index && !find_device(h, info, 0))
+		return -ENOENT;
 	for (i = 1; i < MAX_RELID && h->chans[i]; i++)
 		;
 	if (i == MAX_RELID)

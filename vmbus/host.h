@@ -122,8 +122,10 @@ void vmbus_host_destroy(struct vmbus_host *h);
  * Registers a device to offer. Its relid (1..255, stored in *relid when not
  * NULL) is fixed for the device's life; if the guest already asked for
  * offers it is offered at once. ops and vsp are borrowed until the device is
- * removed. Returns 0, -ENOSPC when all relids are used, -EEXIST for a
- * duplicate instance GUID, -EINVAL.
+ * removed. A subchannel (info->sub_channel_index > 0) needs its primary
+ * (same GUIDs, index 0) registered first. Returns 0, -ENOSPC when all
+ * relids are used, -EEXIST for a duplicate instance GUID and index,
+ * -ENOENT for a subchannel without primary, -EINVAL.
  */
 int vmbus_host_add_device(struct vmbus_host *h, const struct vmbus_device_info *info,
 			  const struct vmbus_vsp_ops *ops, void *vsp, uint32_t *relid);

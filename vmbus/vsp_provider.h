@@ -25,6 +25,9 @@ struct vmbus_device_info {
 	struct vmbus_guid instance_id;	/* unique per device */
 	uint16_t chn_flags;
 	uint16_t mmio_megabytes;
+	/* 0 for a primary channel; n > 0 for subchannel n of the primary with
+	 * the same class and instance GUIDs (NetVSC receive-side scaling) */
+	uint16_t sub_channel_index;
 	uint8_t user_def[VMBUS_USER_DEF_BYTES];
 };
 

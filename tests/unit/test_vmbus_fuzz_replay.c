@@ -63,7 +63,8 @@ static size_t gen_msg(uint8_t *b)
 	if (len >= 4)
 		memcpy(b, &t, 4);
 	if (t == VMBUS_MSG_GPADL_HEADER && len >= 20) {
-		uint16_t rc = (uint16_t)(1 + rnd() % 2), rb = (uint16_t)(len - 20 + 8 * (rnd() % 4));
+		uint16_t rc = (uint16_t)(1 + rnd() % 2);
+		uint16_t rb = (uint16_t)(len - 20 + 8 * (rnd() % 4));
 
 		memcpy(b + 16, &rb, 2);
 		memcpy(b + 18, &rc, 2);

@@ -271,6 +271,43 @@ static void test_offers(void **state)
 	env_free(e);
 }
 
+/* NetVSC-style subchannels: offered with the primary's GUIDs and an index,
+ * opened independently, each with its own connection id. */
+static void test_subchannels(void **state)
+{
+	struct env *e = env_connected(false);
+	struct vmbus_device_info info;
+	struct dummy sub[2] = { { 0 }, { 0 } };
+	uint32_t relid[2];
+	bool same;
+
+	(void)state;
+	memset(&info, 0, sizeof(info));
+	assert_int_equal(vmbus_guid_parse(NIC_GUID, &info.class_id), 0);
+	info.instance_id.b[0] = 1; /* the NIC's instance */
+	info.instance_id.b[15] = 0x42;
+	for (int i = 0; i < 2; i++) {
+		info.sub_channel_index = (uint16_t)(i + 1);
+		assert_int_equal(vmbus_host_add_device(e->h, &info, &dummy_ops, &sub[i], &relid[i]),
+				 0);
+	}
+	assert_int_equal(vmbus_host_add_device(e->h, &info, &dummy_ops, &sub[0], NULL), -EEXIST);
+	info.instance_id.b[0] = 7; /* no such primary */
+	assert_int_equal(vmbus_host_add_device(e->h, &info, &dummy_ops, &sub[0], NULL), -ENOENT);
+	vmbus_gsim_poll(e->g);
+	assert_int_equal(vmbus_gsim_stats(e->g)->offers, 4);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(vmbus_gsim_offer_subchannel(e->g, relid[i], e->nic_relid, &same),
+				 i + 1);
+		assert_true(same);
+		assert_int_equal(vmbus_gsim_open(e->g, relid[i], 2, 2, 0), 0);
+		assert_int_equal(sub[i].opens, 1);
+	}
+	assert_int_not_equal(vmbus_channel_conn_id(sub[0].ch), vmbus_channel_conn_id(sub[1].ch));
+	assert_int_equal(vmbus_gsim_offer_subchannel(e->g, e->nic_relid, e->nic_relid, &same), 0);
+	env_free(e);
+}
+
 static void test_before_contact(void **state)
 {
 	struct env *e = env_new(NULL, false);
@@ -732,6 +769,7 @@ int main(void)
 		cmocka_unit_test(test_version_fallback),
 		cmocka_unit_test(test_contact_conn_ids),
 		cmocka_unit_test(test_offers),
+		cmocka_unit_test(test_subchannels),
 		cmocka_unit_test(test_before_contact),
 		cmocka_unit_test(test_gpadl_bodies),
 		cmocka_unit_test(test_gpadl_rejects),
