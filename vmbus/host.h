@@ -133,8 +133,8 @@ int vmbus_host_add_device(struct vmbus_host *h, const struct vmbus_device_info *
 /*
  * Removes a device: closes its channel if open (VSP close callback), and if
  * the guest knows the offer, sends RESCIND_CHANNELOFFER; the relid is freed
- * when the guest answers RELID_RELEASED (or on unload). Returns 0 or
- * -ENOENT.
+ * when the guest answers RELID_RELEASED (or on unload). Remove a primary's
+ * subchannels before the primary. Returns 0 or -ENOENT.
  */
 int vmbus_host_remove_device(struct vmbus_host *h, uint32_t relid);
 
