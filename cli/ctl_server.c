@@ -120,7 +120,8 @@ static void client_close(struct ctl_server *srv, unsigned int i)
 {
 	struct ctl_client *c = &srv->clients[i];
 
-	close(c->fd);
+	if (c->fd >= 0)
+		close(c->fd);
 	free(c->in);
 	free(c->out);
 	srv->clients[i] = srv->clients[--srv->n_clients];
@@ -156,8 +157,19 @@ static json_t *error_reply(const char *msg)
 	return json_pack("{s:s}", "error", msg);
 }
 
-/* Parses and runs one request line; returns the reply object. */
-static json_t *dispatch(struct ctl_server *srv, const char *line, size_t len)
+int ctl_conn_detach(struct ctl_conn *conn)
+{
+	int flags = fcntl(conn->fd, F_GETFL);
+
+	if (flags >= 0)
+		fcntl(conn->fd, F_SETFL, flags & ~O_NONBLOCK);
+	conn->detached = true;
+	return conn->fd;
+}
+
+/* Parses and runs one request line; returns the reply object (NULL once detached). */
+static json_t *dispatch(struct ctl_server *srv, struct ctl_conn *conn, const char *line,
+			size_t len)
 {
 	struct ctl_err err = {.msg = "internal error"};
 	json_error_t jerr;
@@ -178,23 +190,37 @@ static json_t *dispatch(struct ctl_server *srv, const char *line, size_t len)
 	}
 	if (!args)
 		json_object_set_new(req, "args", args = json_object());
-	reply = srv->handler(srv->ctx, json_string_value(cmd), args, &err);
+	reply = srv->handler(srv->ctx, json_string_value(cmd), args, conn, &err);
 	json_decref(req);
+	if (conn->detached) {
+		json_decref(reply);
+		return NULL;
+	}
 	return reply ? reply : error_reply(err.msg);
 }
 
-/* Serves every complete line in the client's input buffer. */
-static void client_serve_lines(struct ctl_server *srv, struct ctl_client *c)
+/*
+ * Serves every complete line in the client's input buffer. Returns false
+ * when a handler took the connection over.
+ */
+static bool client_serve_lines(struct ctl_server *srv, struct ctl_client *c)
 {
+	struct ctl_conn conn = {.fd = c->fd};
 	char *nl;
 
 	while (!c->closing && (nl = memchr(c->in, '\n', c->in_len))) {
 		size_t len = (size_t)(nl - c->in);
+		json_t *reply = dispatch(srv, &conn, c->in, len);
 
-		client_queue(c, dispatch(srv, c->in, len));
+		if (conn.detached) {
+			c->fd = -1;
+			return false;
+		}
+		client_queue(c, reply);
 		memmove(c->in, nl + 1, c->in_len - len - 1);
 		c->in_len -= len + 1;
 	}
+	return true;
 }
 
 /* Reads what the client sent. Returns false when the client is gone. */
@@ -215,7 +241,8 @@ static bool client_read(struct ctl_server *srv, struct ctl_client *c)
 		if (n <= 0)
 			return false;
 		c->in_len += (size_t)n;
-		client_serve_lines(srv, c);
+		if (!client_serve_lines(srv, c))
+			return false; /* detached: the fd is the handler's now */
 		if (c->in_len > CTL_MAX_REQUEST) {
 			client_queue(c, error_reply("request: larger than 65536 bytes"));
 			c->closing = true;

@@ -11,18 +11,34 @@
 #ifndef CTL_SERVER_H
 #define CTL_SERVER_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "ctl_err.h"
 
 struct ctl_server;
 
+/* The connection a request came on, for handlers that stream (capture). */
+struct ctl_conn {
+	int fd;
+	bool detached; /* set by ctl_conn_detach() */
+};
+
 /*
  * Handles one request. args is the request's "args" object (never NULL).
  * Returns the result object (ownership passes to the server) or NULL with
- * err set.
+ * err set. conn is the client's connection.
  */
-typedef json_t *ctl_handler_fn(void *ctx, const char *cmd, json_t *args, struct ctl_err *err);
+typedef json_t *ctl_handler_fn(void *ctx, const char *cmd, json_t *args, struct ctl_conn *conn,
+			       struct ctl_err *err);
+
+/*
+ * Takes the connection away from the server: the handler now owns the fd
+ * (it will be in blocking mode) and answers on it itself; the server sends
+ * no reply and forgets the client. Returns the fd.
+ */
+int ctl_conn_detach(struct ctl_conn *conn);
 
 /*
  * Creates the listening socket at path (making its directory; replacing a

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ctl_capture.h"
 #include "ctl_proto.h"
 #include "hvnet_config.h"
 
@@ -127,6 +128,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: vswitchctl [--socket PATH] [--json] OBJECT VERB [ARGS]\n\n");
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		fprintf(f, "  %s\n", commands[i].usage);
+	fprintf(f, "  capture PORT|SWITCH [--direction in|out|both] [--filter EXPR] [-w FILE|-]\n"
+		   "    [-c COUNT] [--duration S] [--snaplen N]\n");
 	fprintf(f, "\nsocket: --socket, else $HVNET_SOCKET, else %s\n", CTL_DEFAULT_SOCKET);
 }
 
@@ -178,7 +181,8 @@ static const struct command *find_command(const char *object, const char *verb)
 			return c;
 	}
 	if (!object_known)
-		fail(2, "unknown object '%s' (want status|switch|port|fdb|acl|xacl|conntrack)", object);
+		fail(2, "unknown object '%s' (want status|switch|port|fdb|acl|xacl|conntrack|capture)",
+		     object);
 	fail(2, "'%s' needs a verb: %s", object, verbs_of(object));
 }
 
@@ -439,6 +443,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (!strcmp(argv[optind], "capture"))
+		return ctl_capture_main(argc - optind - 1, argv + optind + 1, socket_path, json_out);
 	c = find_command(argv[optind], optind + 1 < argc ? argv[optind + 1] : NULL);
 	args = json_object();
 	optind += c->verb ? 2 : 1;

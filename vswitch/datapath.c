@@ -23,6 +23,7 @@
 
 struct txbuf {
 	uint16_t n;
+	bool dirty; /* listed in dirty[] */
 	struct rte_mbuf *pkts[VSW_BURST];
 };
 
@@ -30,6 +31,10 @@ struct txbuf {
 struct vsw_dp_lcore {
 	struct vsw_dp *dp;
 	unsigned int idx;
+	/* this iteration */
+	const struct vsw_dp_config *cfg;
+	uint32_t now;
+	uint64_t tsc;
 	uint64_t busy_cycles, start_tsc, fdb_full, ct_full;
 	uint16_t n_dirty;
 	uint16_t dirty[VSW_MAX_PORTS];
@@ -225,13 +230,54 @@ static inline bool vlan_edit(struct rte_mbuf *m, bool tagged, enum vsw_vlan_egre
 	return true;
 }
 
+static void flush_port(struct vsw_dp_lcore *lc, uint16_t out);
+
+/* Queues m for port out; a full buffer is sent at once. */
 static inline void enqueue(struct vsw_dp_lcore *lc, uint16_t out, struct rte_mbuf *m)
 {
 	struct txbuf *tb = &lc->tx[out];
 
-	if (tb->n == 0)
+	if (!tb->dirty) {
+		tb->dirty = true;
 		lc->dirty[lc->n_dirty++] = out;
+	}
+	if (tb->n == VSW_BURST)
+		flush_port(lc, out);
 	tb->pkts[tb->n++] = m;
+}
+
+/* Copies frames of a mirror-source port to the mirror destinations of its switch. */
+static void mirror(struct vsw_dp_lcore *lc, const struct vsw_dp_port *p, uint16_t port,
+		   struct rte_mbuf **pkts, uint16_t n)
+{
+	const struct vsw_dp_switch *sw = &lc->cfg->switches[p->sw];
+
+	for (uint16_t d = 0; d < sw->n_mirror_dst; d++) {
+		uint16_t dst = sw->mirror_dst[d];
+
+		if (dst == port || !lc->cfg->ports[dst].up)
+			continue;
+		for (uint16_t i = 0; i < n; i++) {
+			struct rte_mbuf *c = rte_pktmbuf_copy(pkts[i], lc->dp->pool, 0, UINT32_MAX);
+
+			if (!c) {
+				lc->counters[dst].drops[VSW_DROP_NO_BUFFER]++;
+				continue;
+			}
+			enqueue(lc, dst, c);
+		}
+	}
+}
+
+/* Hands frames to the capture sessions tapping a port in direction dir. */
+static inline void tap(struct vsw_dp_lcore *lc, const struct vsw_dp_port *p, uint8_t dir,
+		       struct rte_mbuf **pkts, uint16_t n)
+{
+	for (uint8_t t = 0; t < p->n_taps; t++) {
+		if (p->taps[t].dirs & dir)
+			vsw_capture_tap(p->taps[t].cap, lc->idx, p->taps[t].ifidx, dir, pkts, n,
+					lc->tsc);
+	}
 }
 
 /* Sends f to port out with the tag edit that port needs. */
@@ -321,32 +367,46 @@ static void stage_forward(struct burst *b)
 	}
 }
 
-/* Stage 4: the destination ports' policy, then one tx burst per destination port. */
-static void stage_flush(struct vsw_dp_lcore *lc, const struct vsw_dp_config *cfg, uint32_t now,
-			uint64_t tsc)
+/*
+ * Sends what is queued for port out: its egress policy, capture taps and
+ * mirror copies first, then one tx burst.
+ */
+static void flush_port(struct vsw_dp_lcore *lc, uint16_t out)
+{
+	struct txbuf *tb = &lc->tx[out];
+	const struct vsw_dp_port *p = &lc->cfg->ports[out];
+	struct vsw_port_counters *c = &lc->counters[out];
+	uint64_t bytes = 0;
+	uint16_t sent, n = tb->n;
+
+	tb->n = 0;
+	if (p->pol && p->pol->in)
+		n = apply_policy(lc, p->pol, out, POL_DIR_IN, tb->pkts, n, lc->now, lc->tsc, NULL);
+	if (!n)
+		return;
+	if (p->n_taps)
+		tap(lc, p, VSW_CAPTURE_OUT, tb->pkts, n);
+	if (p->mirror == VSW_MIRROR_SOURCE)
+		mirror(lc, p, out, tb->pkts, n);
+	for (uint16_t i = 0; i < n; i++)
+		bytes += tb->pkts[i]->pkt_len;
+	sent = p->tx(p->ctx, (uint16_t)lc->idx, tb->pkts, n);
+	for (uint16_t i = sent; i < n; i++) {
+		bytes -= tb->pkts[i]->pkt_len;
+		drop(lc, out, VSW_DROP_TX_FULL, tb->pkts[i]);
+	}
+	c->tx_packets += sent;
+	c->tx_bytes += bytes;
+}
+
+/* Stage 4: one tx burst per destination port (the list grows with mirror copies). */
+static void stage_flush(struct vsw_dp_lcore *lc)
 {
 	for (uint16_t d = 0; d < lc->n_dirty; d++) {
 		uint16_t out = lc->dirty[d];
-		struct txbuf *tb = &lc->tx[out];
-		const struct vsw_dp_port *p = &cfg->ports[out];
-		struct vsw_port_counters *c = &lc->counters[out];
-		uint64_t bytes = 0;
-		uint16_t sent;
 
-		if (p->pol && p->pol->in)
-			tb->n = apply_policy(lc, p->pol, out, POL_DIR_IN, tb->pkts, tb->n, now, tsc,
-					     NULL);
-
-		for (uint16_t i = 0; i < tb->n; i++)
-			bytes += tb->pkts[i]->pkt_len;
-		sent = p->tx(p->ctx, (uint16_t)lc->idx, tb->pkts, tb->n);
-		for (uint16_t i = sent; i < tb->n; i++) {
-			bytes -= tb->pkts[i]->pkt_len;
-			drop(lc, out, VSW_DROP_TX_FULL, tb->pkts[i]);
-		}
-		c->tx_packets += sent;
-		c->tx_bytes += bytes;
-		tb->n = 0;
+		flush_port(lc, out);
+		lc->tx[out].dirty = false;
 	}
 	lc->n_dirty = 0;
 }
@@ -362,6 +422,10 @@ static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_confi
 	n = p->rx(p->ctx, pkts, VSW_BURST);
 	if (n == 0)
 		return 0;
+	if (p->n_taps)
+		tap(lc, p, VSW_CAPTURE_IN, pkts, n);
+	if (p->mirror == VSW_MIRROR_SOURCE)
+		mirror(lc, p, in, pkts, n);
 	b.lc = lc;
 	b.cfg = cfg;
 	b.in = in;
@@ -373,7 +437,7 @@ static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_confi
 		stage_learn(&b);
 		stage_forward(&b);
 	}
-	stage_flush(lc, cfg, now, tsc);
+	stage_flush(lc);
 	return n;
 }
 
@@ -385,6 +449,9 @@ unsigned int vsw_dp_run_once(struct vsw_dp *dp, unsigned int idx)
 	uint32_t now = (uint32_t)(t0 / rte_get_tsc_hz());
 	unsigned int got = 0;
 
+	lc->cfg = cfg;
+	lc->now = now;
+	lc->tsc = t0;
 	for (uint16_t i = 0; i < cfg->n_rx[idx]; i++) {
 		uint16_t in = cfg->rx_ports[idx][i];
 

@@ -22,6 +22,7 @@
 
 #include <rte_rcu_qsbr.h>
 
+#include "capture.h"
 #include "fdb.h"
 #include "policy.h"
 #include "port_provider.h"
@@ -32,6 +33,20 @@
 #define VSW_MAX_SWITCHES 64
 #define VSW_MAX_LCORES 16
 #define VSW_BURST 32
+#define VSW_MAX_TAPS 4 /* capture sessions tapping one port */
+
+enum vsw_mirror {
+	VSW_MIRROR_NONE,
+	VSW_MIRROR_SOURCE,	/* its traffic, both ways, is copied to the destinations */
+	VSW_MIRROR_DESTINATION,
+};
+
+/* A capture session tapping a port. */
+struct vsw_dp_tap {
+	struct vsw_capture *cap;
+	uint16_t ifidx; /* the port's interface in the session's pcapng */
+	uint8_t dirs;	/* VSW_CAPTURE_IN | VSW_CAPTURE_OUT */
+};
 
 /* One port as the datapath sees it. */
 struct vsw_dp_port {
@@ -42,13 +57,17 @@ struct vsw_dp_port {
 	bool used;	/* slot holds a port */
 	bool up;	/* administratively up: polled and a destination */
 	const struct pol_port *pol; /* policy, or NULL when the port has none */
+	uint8_t mirror;		    /* enum vsw_mirror */
+	uint8_t n_taps;
+	struct vsw_dp_tap taps[VSW_MAX_TAPS];
 	struct vsw_vlan_cfg vlan;
 } __rte_cache_aligned;
 
-/* Member ports of one switch, for flooding. */
+/* Member ports of one switch, for flooding, and its mirror destinations. */
 struct vsw_dp_switch {
-	uint16_t n_ports;
+	uint16_t n_ports, n_mirror_dst;
 	uint16_t ports[VSW_MAX_PORTS];
+	uint16_t mirror_dst[VSW_MAX_PORTS];
 };
 
 /* An immutable configuration snapshot. */

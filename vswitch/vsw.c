@@ -63,6 +63,26 @@ void vsw_port_counters_now(struct vsw *vsw, const struct vsw_port *p,
 		out->drops[r] -= p->base.drops[r];
 }
 
+/* Adds the taps of the capture sessions that are not ending to the snapshot. */
+static void add_taps(struct vsw *vsw, struct vsw_dp_config *cfg)
+{
+	for (unsigned int s = 0; s < VSW_CAPTURE_MAX; s++) {
+		struct vsw_capture *c = vsw->captures[s];
+
+		if (!c || vsw_capture_ending(c))
+			continue;
+		for (unsigned int i = 0; i < vsw_capture_n_ports(c); i++) {
+			uint16_t port = vsw_capture_port(c, i);
+			struct vsw_dp_port *dp = port < VSW_MAX_PORTS ? &cfg->ports[port] : NULL;
+
+			if (!dp || !dp->used || dp->n_taps == VSW_MAX_TAPS)
+				continue;
+			dp->taps[dp->n_taps++] = (struct vsw_dp_tap){
+				.cap = c, .ifidx = (uint16_t)i, .dirs = vsw_capture_dirs(c)};
+		}
+	}
+}
+
 int vsw_rebuild(struct vsw *vsw)
 {
 	struct vsw_dp_config *cfg = vsw_dp_config_alloc();
@@ -79,13 +99,17 @@ int vsw_rebuild(struct vsw *vsw)
 			continue;
 		cfg->ports[i] = (struct vsw_dp_port){
 			.rx = p->io.rx, .tx = p->io.tx, .ctx = p->io.ctx, .sw = p->sw,
-			.used = true, .up = p->up, .pol = p->policy.compiled, .vlan = p->vlan,
+			.used = true, .up = p->up, .pol = p->policy.compiled, .mirror = p->mirror,
+			.vlan = p->vlan,
 		};
 		sw = &cfg->switches[p->sw];
 		sw->ports[sw->n_ports++] = (uint16_t)i;
+		if (p->mirror == VSW_MIRROR_DESTINATION)
+			sw->mirror_dst[sw->n_mirror_dst++] = (uint16_t)i;
 		lc = next_lcore++ % vsw->opts.n_lcores;
 		cfg->rx_ports[lc][cfg->n_rx[lc]++] = (uint16_t)i;
 	}
+	add_taps(vsw, cfg);
 	vsw_dp_publish(vsw->dp, cfg);
 	return 0;
 }
@@ -168,8 +192,20 @@ static struct vsw_port *open_port(struct vsw *vsw, uint16_t sw, struct vsw_port_
 }
 
 /* Closes ports that vsw_rebuild() has already taken out of the datapath. */
+/* Ends the sessions that capture nothing any more once port is gone. */
+static void forget_captured_port(struct vsw *vsw, uint16_t port)
+{
+	for (unsigned int s = 0; s < VSW_CAPTURE_MAX; s++) {
+		struct vsw_capture *c = vsw->captures[s];
+
+		if (c && vsw_capture_forget_port(c, port) == 0)
+			vsw_capture_stop(c, "port deleted");
+	}
+}
+
 static void close_port(struct vsw *vsw, struct vsw_port *p)
 {
+	forget_captured_port(vsw, (uint16_t)(p - vsw->ports));
 	flush_port(vsw, p);
 	pol_ct_flush(vsw->ct, (int)(p - vsw->ports));
 	vsw_policy_free(&p->policy);
@@ -480,11 +516,39 @@ void vsw_cycles(struct vsw *vsw, uint64_t *busy, uint64_t *total)
 	}
 }
 
+/* Takes ending capture sessions out of the datapath and frees finished ones. */
+static void reap_captures(struct vsw *vsw)
+{
+	bool republish = false;
+
+	for (unsigned int s = 0; s < VSW_CAPTURE_MAX; s++) {
+		struct vsw_capture *c = vsw->captures[s];
+
+		if (c && vsw_capture_ending(c))
+			republish = true;
+	}
+	if (!republish)
+		return;
+	vsw_rebuild(vsw); /* ending sessions are left out: no lcore taps them after this */
+	for (unsigned int s = 0; s < VSW_CAPTURE_MAX; s++) {
+		struct vsw_capture *c = vsw->captures[s];
+
+		if (!c || !vsw_capture_ending(c))
+			continue;
+		vsw_capture_released(c);
+		if (vsw_capture_finished(c)) {
+			vsw_capture_free(c);
+			vsw->captures[s] = NULL;
+		}
+	}
+}
+
 void vsw_tick(struct vsw *vsw)
 {
 	uint32_t now = vsw_fdb_now();
 	unsigned int n;
 
+	reap_captures(vsw);
 	if (now == vsw->last_age)
 		return;
 	vsw->last_age = now;
@@ -551,8 +615,14 @@ void vsw_destroy(struct vsw *vsw)
 {
 	if (!vsw)
 		return;
+	for (unsigned int s = 0; s < VSW_CAPTURE_MAX; s++) {
+		if (vsw->captures[s])
+			vsw_capture_stop(vsw->captures[s], "vswitchd stopping");
+	}
 	if (vsw->dp)
 		vsw_dp_stop(vsw->dp);
+	for (unsigned int s = 0; s < VSW_CAPTURE_MAX; s++)
+		vsw_capture_free(vsw->captures[s]);
 	for (unsigned int i = 0; i < VSW_MAX_PORTS; i++) {
 		if (vsw->ports[i].used)
 			close_port(vsw, &vsw->ports[i]);
@@ -562,5 +632,82 @@ void vsw_destroy(struct vsw *vsw)
 	vsw_fdb_free(vsw->fdb);
 	rte_free(vsw->qs);
 	rte_mempool_free(vsw->pool);
+	rte_mempool_free(vsw->capture_pool);
 	rte_free(vsw);
+}
+
+int vsw_port_set_mirror(struct vsw *vsw, const char *name, enum vsw_mirror role,
+			struct ctl_err *err)
+{
+	struct vsw_port *p = vsw_find_port(vsw, name, err);
+
+	if (!p)
+		return -ENOENT;
+	p->mirror = (uint8_t)role;
+	vsw_rebuild(vsw);
+	return 0;
+}
+
+/* Resolves a capture target: one port, or every port of a switch. */
+static int capture_ports(struct vsw *vsw, const char *target, struct vsw_capture_port *out,
+			 unsigned int *n, struct ctl_err *err)
+{
+	struct vsw_port *p = vsw_find_port(vsw, target, NULL);
+	struct vsw_switch *sw;
+
+	*n = 0;
+	if (p) {
+		out[(*n)++] = (struct vsw_capture_port){(uint16_t)(p - vsw->ports), p->name,
+							vsw->switches[p->sw].name};
+		return 0;
+	}
+	sw = vsw_find_switch(vsw, target, NULL);
+	if (!sw)
+		return ctl_err_set(err, ENOENT, "capture: no port or switch named '%s'",
+				   target ? target : "");
+	for (unsigned int i = 0; i < VSW_MAX_PORTS; i++) {
+		if (vsw->ports[i].used && vsw->ports[i].sw == sw - vsw->switches)
+			out[(*n)++] = (struct vsw_capture_port){(uint16_t)i, vsw->ports[i].name,
+								sw->name};
+	}
+	if (!*n)
+		return ctl_err_set(err, ENOENT, "capture: switch '%s' has no ports", target);
+	return 0;
+}
+
+int vsw_capture_open(struct vsw *vsw, const char *target, struct vsw_capture_params *prm,
+		     struct ctl_conn *conn, struct ctl_err *err)
+{
+	struct vsw_capture_port ports[VSW_MAX_PORTS];
+	struct vsw_capture *c;
+	unsigned int n, slot;
+	int fd;
+
+	if (capture_ports(vsw, target, ports, &n, err))
+		return -ENOENT;
+	for (slot = 0; slot < VSW_CAPTURE_MAX && vsw->captures[slot]; slot++)
+		;
+	if (slot == VSW_CAPTURE_MAX)
+		return ctl_err_set(err, EBUSY, "capture: %d captures run already", VSW_CAPTURE_MAX);
+	if (!vsw->capture_pool)
+		vsw->capture_pool = rte_pktmbuf_pool_create("hvnet_capture", 8192, 256, 0,
+							    RTE_MBUF_DEFAULT_BUF_SIZE,
+							    (int)rte_socket_id());
+	if (!vsw->capture_pool)
+		return ctl_err_set(err, ENOMEM, "capture: no memory for capture buffers");
+	prm->pool = vsw->capture_pool;
+	prm->n_lcores = vsw->opts.n_lcores;
+	c = vsw_capture_create(prm, ports, n, err);
+	if (!c)
+		return -EINVAL;
+	fd = ctl_conn_detach(conn);
+	if (vsw_capture_start(c, fd, ++vsw->next_capture_id)) {
+		vsw_capture_free(c);
+		return 0; /* the client went away; nothing to answer */
+	}
+	vsw->captures[slot] = c;
+	vsw_rebuild(vsw);
+	vsw_log(VSW_LOG_INFO, "capture %u on %s (%u ports)%s%s", vsw->next_capture_id, target, n,
+		prm->filter ? ", filter " : "", prm->filter ? prm->filter : "");
+	return 0;
 }

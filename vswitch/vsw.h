@@ -15,7 +15,10 @@
 
 #include <jansson.h>
 
+#include "capture.h"
 #include "ctl_err.h"
+#include "ctl_server.h"
+#include "datapath.h"
 #include "policy.h"
 #include "port_provider.h"
 #include "vlan.h"
@@ -130,6 +133,19 @@ int vsw_port_set_guards(struct vsw *vsw, const char *port, const struct vsw_port
 
 /* Deletes the tracked connections of port (all ports when NULL). Returns how many or -ENOENT. */
 int vsw_conntrack_flush(struct vsw *vsw, const char *port, struct ctl_err *err);
+
+/* Sets a port's mirroring role (Hyper-V PortMirroring: None, Source, Destination). */
+int vsw_port_set_mirror(struct vsw *vsw, const char *name, enum vsw_mirror role,
+			struct ctl_err *err);
+
+/*
+ * Starts a capture of target (a port, or all ports of a switch) streamed
+ * on the request's connection, which it takes over (see capture.h). prm's
+ * pool and n_lcores are filled in here. Returns 0 (the answer is the
+ * stream) or -errno with err set (the caller answers the error).
+ */
+int vsw_capture_open(struct vsw *vsw, const char *target, struct vsw_capture_params *prm,
+		     struct ctl_conn *conn, struct ctl_err *err);
 
 /* Busy and total TSC cycles of all datapath loops since start (for cycles per packet). */
 void vsw_cycles(struct vsw *vsw, uint64_t *busy, uint64_t *total);

@@ -287,12 +287,13 @@ static json_t *cmd_port_set(struct vsw *vsw, json_t *args, struct ctl_err *err)
 					   "dhcp_guard", "router_guard", "max_bandwidth",
 					   "storm_limit", "mirror", NULL};
 	struct vsw_port_guards g;
-	const char *name, *admin, *smac;
+	const char *name, *admin, *smac, *mirror;
 	json_int_t bw, storm;
 	uint8_t mac[6];
 
 	if (check_keys(args, keys, err) || arg_str(args, "name", true, &name, err) ||
 	    arg_choice(args, "admin", false, "up|down", &admin, err) ||
+	    arg_choice(args, "mirror", false, "none|source|destination", &mirror, err) ||
 	    arg_str(args, "static_mac", false, &smac, err) ||
 	    arg_tristate(args, "mac_spoofing", &g.mac_spoofing, err) ||
 	    arg_tristate(args, "dhcp_guard", &g.dhcp_guard, err) ||
@@ -300,10 +301,6 @@ static json_t *cmd_port_set(struct vsw *vsw, json_t *args, struct ctl_err *err)
 	    arg_uint(args, "max_bandwidth", false, INT64_C(400000000000), -1, &bw, err) ||
 	    arg_uint(args, "storm_limit", false, INT64_C(1000000000), -1, &storm, err))
 		return NULL;
-	if (json_object_get(args, "mirror")) {
-		ctl_err_set(err, ENOTSUP, "mirror: not supported by this vswitchd yet");
-		return NULL;
-	}
 	g.max_bandwidth = bw;
 	g.storm_limit = storm;
 	if ((smac && ctl_parse_mac("static-mac", smac, mac, err)) ||
@@ -311,6 +308,11 @@ static json_t *cmd_port_set(struct vsw *vsw, json_t *args, struct ctl_err *err)
 		return NULL;
 	if ((smac && vsw_port_set_static_mac(vsw, name, mac, err)) ||
 	    vsw_port_set_guards(vsw, name, &g, err) ||
+	    (mirror && vsw_port_set_mirror(vsw, name,
+					   !strcmp(mirror, "source")	    ? VSW_MIRROR_SOURCE
+					   : !strcmp(mirror, "destination") ? VSW_MIRROR_DESTINATION
+									    : VSW_MIRROR_NONE,
+					   err)) ||
 	    (admin && vsw_port_set_admin(vsw, name, !strcmp(admin, "up"), err)))
 		return NULL;
 	return vsw_port_json(vsw, name, err);
@@ -659,8 +661,47 @@ static const struct {
 	{"conntrack.show", cmd_conntrack_show}, {"conntrack.flush", cmd_conntrack_flush},
 };
 
-json_t *vsw_ctl_handle(void *ctx, const char *cmd, json_t *args, struct ctl_err *err)
+/* capture streams on the connection instead of answering (see capture.h). */
+static json_t *cmd_capture(struct vsw *vsw, json_t *args, struct ctl_conn *conn,
+			   struct ctl_err *err)
 {
+	static const char *const keys[] = {"target",  "direction", "filter", "count",
+					   "duration", "snaplen",  NULL};
+	struct vsw_capture_params prm = {.snaplen = 262144, .dirs = VSW_CAPTURE_IN | VSW_CAPTURE_OUT};
+	const char *target, *dir;
+	json_int_t count, snaplen;
+	json_t *dur;
+
+	if (check_keys(args, keys, err) || arg_str(args, "target", true, &target, err) ||
+	    arg_choice(args, "direction", false, "in|out|both", &dir, err) ||
+	    arg_str(args, "filter", false, &prm.filter, err) ||
+	    arg_uint(args, "count", false, INT64_C(1) << 40, 0, &count, err) ||
+	    arg_uint(args, "snaplen", false, 262144, 262144, &snaplen, err))
+		return NULL;
+	dur = json_object_get(args, "duration");
+	if (dur && (!json_is_number(dur) || json_number_value(dur) <= 0)) {
+		ctl_err_set(err, EINVAL, "duration: want a number of seconds > 0");
+		return NULL;
+	}
+	if (snaplen < 14) {
+		ctl_err_set(err, EINVAL, "snaplen: want 14-262144 bytes");
+		return NULL;
+	}
+	if (dir && strcmp(dir, "both"))
+		prm.dirs = !strcmp(dir, "in") ? VSW_CAPTURE_IN : VSW_CAPTURE_OUT;
+	prm.count = (uint64_t)count;
+	prm.snaplen = (uint32_t)snaplen;
+	prm.duration = dur ? json_number_value(dur) : 0;
+	if (vsw_capture_open(vsw, target, &prm, conn, err))
+		return NULL;
+	return json_object(); /* not sent: the connection streams now */
+}
+
+json_t *vsw_ctl_handle(void *ctx, const char *cmd, json_t *args, struct ctl_conn *conn,
+		       struct ctl_err *err)
+{
+	if (!strcmp(cmd, "capture"))
+		return cmd_capture(ctx, args, conn, err);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (!strcmp(commands[i].name, cmd))
 			return commands[i].fn(ctx, args, err);

@@ -9,8 +9,10 @@
 #include <jansson.h>
 
 #include "ctl_err.h"
+#include "ctl_server.h"
 
 /* A ctl_handler_fn: ctx is the struct vsw. */
-json_t *vsw_ctl_handle(void *ctx, const char *cmd, json_t *args, struct ctl_err *err);
+json_t *vsw_ctl_handle(void *ctx, const char *cmd, json_t *args, struct ctl_conn *conn,
+		      struct ctl_err *err);
 
 #endif

@@ -177,6 +177,10 @@ static json_t *port_json(struct vsw *vsw, struct vsw_port *p, bool detail)
 		json_object_set_new(o, "router_guard", json_string(c->router_guard ? "on" : "off"));
 		json_object_set_new(o, "max_bandwidth", json_integer((json_int_t)c->max_bandwidth));
 		json_object_set_new(o, "storm_limit", json_integer((json_int_t)c->storm_limit));
+		json_object_set_new(o, "mirror", json_string(p->mirror == VSW_MIRROR_SOURCE ? "source"
+							     : p->mirror == VSW_MIRROR_DESTINATION
+								     ? "destination"
+								     : "none"));
 		json_object_set_new(o, "acl_rules", json_integer(p->policy.n_acl));
 		json_object_set_new(o, "xacl_rules", json_integer(p->policy.n_xacl));
 	}

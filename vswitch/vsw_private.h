@@ -70,6 +70,7 @@ struct vsw_port {
 	uint8_t static_mac[6];
 	struct vsw_port_counters base; /* counters at creation or last clear */
 	struct vsw_port_policy policy;
+	uint8_t mirror; /* enum vsw_mirror */
 };
 
 struct vsw {
@@ -81,6 +82,9 @@ struct vsw {
 	struct pol_ct *ct;
 	struct vsw_dp *dp;
 	uint64_t next_rule_id;
+	struct vsw_capture *captures[VSW_CAPTURE_MAX];
+	unsigned int next_capture_id;
+	struct rte_mempool *capture_pool; /* created with the first capture */
 	uint64_t start_tsc;
 	uint32_t last_age;
 	struct vsw_switch switches[VSW_MAX_SWITCHES];

@@ -26,9 +26,11 @@ static struct ctl_server *srv;
 static char sock_path[108];
 
 /* Echoes the command; fails "fail" to exercise the error path. */
-static json_t *handler(void *ctx, const char *cmd, json_t *args, struct ctl_err *err)
+static json_t *handler(void *ctx, const char *cmd, json_t *args, struct ctl_conn *conn,
+		       struct ctl_err *err)
 {
 	(void)ctx;
+	(void)conn;
 	if (!strcmp(cmd, "fail")) {
 		ctl_err_set(err, 22, "cmd: asked to fail");
 		return NULL;
