@@ -692,6 +692,11 @@ int vmm_vm_run(struct vmm_vm *vm)
 	unsigned i;
 	int rc;
 
+	if (!vm->cfg.quiet)
+		fprintf(stderr, "vmm: %u vCPU%s, %" PRIu64 " MiB RAM%s, console %s\n", vm->ncpus,
+			vm->ncpus > 1 ? "s" : "", vm->cfg.memory_mib,
+			vm->cfg.hugetlb ? " on 2 MiB hugepages" : "", vm->cfg.console);
+
 	rc = vmm_console_start_input(vm->console, console_input, vm);
 	if (rc < 0)
 		fprintf(stderr, "vmm: console input disabled: %s\n", strerror(-rc));

@@ -13,7 +13,7 @@ bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 # 1. unix console, typed input, reboot
 sock=$tmp/console.sock
 "$vmm" --kernel "$kernel" --initrd "$initrd" --memory 192 --console "unix:$sock" \
-	--cmdline "console=ttyS0 pci=off quiet hvnet_modules=0 hvnet_after=shell" \
+	--cmdline "console=ttyS0 quiet hvnet_modules=0 hvnet_after=shell" \
 	2>"$tmp/vmm1.err" &
 pid=$!
 python3 - "$sock" "$tmp/console1.log" <<'PY'
@@ -70,7 +70,7 @@ grep -q 'reset (reboot)' "$tmp/vmm1.err" && ok "vmm reported the reset" || bad "
 
 # 2. file console, SIGTERM while the guest runs
 "$vmm" --kernel "$kernel" --initrd "$initrd" --memory 192 --console "file:$tmp/console2.log" \
-	--cmdline "console=ttyS0 pci=off hvnet_after=hang" 2>"$tmp/vmm2.err" &
+	--cmdline "console=ttyS0 hvnet_after=hang" 2>"$tmp/vmm2.err" &
 pid=$!
 for _ in $(seq 1500); do
 	[ -s "$tmp/console2.log" ] && break
