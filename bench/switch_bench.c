@@ -12,6 +12,9 @@
  * and the ratio to plain L2, as a table and JSON; medians of --runs runs.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +36,7 @@ struct scenario {
 	unsigned int xacl_rules; /* 0: no extended ACL */
 	bool stateful;
 	uint32_t flows;
+	const char *capture;	 /* capture port a with this filter ("" = everything) */
 };
 
 struct sample {
@@ -136,6 +140,38 @@ static uint64_t pump(double secs, uint32_t flows, uint32_t *next_flow)
 	return n;
 }
 
+static int capture_sink[2] = {-1, -1};
+static pthread_t sink_thread;
+
+/* Reads and discards a capture stream, as a client writing to /dev/null would. */
+static void *sink_main(void *arg)
+{
+	char buf[65536];
+
+	(void)arg;
+	while (read(capture_sink[1], buf, sizeof(buf)) > 0)
+		;
+	return NULL;
+}
+
+/* Starts a capture of port a streamed into a discarding reader. */
+static int start_capture(const char *filter)
+{
+	struct vsw_capture_params prm = {.filter = *filter ? filter : NULL, .snaplen = 262144,
+					 .dirs = VSW_CAPTURE_IN | VSW_CAPTURE_OUT};
+	struct ctl_err err;
+	struct ctl_conn conn;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM, 0, capture_sink))
+		return -errno;
+	conn = (struct ctl_conn){.fd = capture_sink[0]};
+	if (vsw_capture_open(vsw, "a", &prm, &conn, &err)) {
+		fprintf(stderr, "switch-bench: %s\n", err.msg);
+		return -1;
+	}
+	return pthread_create(&sink_thread, NULL, sink_main, NULL);
+}
+
 static int setup_scenario(const struct scenario *s)
 {
 	struct ctl_err err;
@@ -150,6 +186,8 @@ static int setup_scenario(const struct scenario *s)
 	b_tx = rte_ring_lookup("dummy_tx:b");
 	b_rx = rte_ring_lookup("dummy_rx:b");
 	if (s->xacl_rules && install_rules(s->xacl_rules, s->stateful))
+		return -1;
+	if (s->capture && start_capture(s->capture))
 		return -1;
 	/* b announces itself so that a's frames are known unicast */
 	if (rte_pktmbuf_alloc_bulk(pool, m, POPULATION))
@@ -173,8 +211,17 @@ static void teardown_scenario(void)
 	/* frames still in flight are freed with the ports' rings */
 	while ((k = rte_ring_dequeue_burst(b_tx, (void **)m, 32, NULL)))
 		rte_pktmbuf_free_bulk(m, k);
-	vsw_switch_del(vsw, "s", NULL);
+	vsw_switch_del(vsw, "s", NULL); /* ends a capture of its ports */
 	vsw_conntrack_flush(vsw, NULL, NULL);
+	if (capture_sink[1] >= 0) {
+		for (int i = 0; i < 100; i++) { /* the session leaves on the control tick */
+			vsw_tick(vsw);
+			rte_delay_ms(10);
+		}
+		pthread_join(sink_thread, NULL);
+		close(capture_sink[1]);
+		capture_sink[1] = -1;
+	}
 }
 
 static int run_scenario(const struct scenario *s, double secs, struct sample *out)
@@ -216,6 +263,8 @@ int main(int argc, char **argv)
 		{"xacl-1000", 1000, false, 1024},
 		{"xacl-10000", 10000, false, 1024},
 		{"conntrack-1M", 1, true, 1000000},
+		{"capture-all", 0, false, 1024, ""},
+		{"capture-none", 0, false, 1024, "tcp port 9"},
 	};
 	static const struct option longopts[] = {
 		{"runs", required_argument, NULL, 'r'},	   {"seconds", required_argument, NULL, 's'},
