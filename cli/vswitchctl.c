@@ -23,6 +23,7 @@
 
 enum arg_type {
 	A_STR,	 /* string */
+	A_PATH,	 /* a file name, made absolute (vswitchd has another working directory) */
 	A_INT,	 /* decimal integer, sent as a JSON number */
 	A_FLAG,	 /* option without a value: true */
 	A_ONOFF, /* on|off, sent as a boolean */
@@ -66,9 +67,9 @@ static const struct command commands[] = {
 	{"switch", "list", "switch.list", {END}, {END}, "switch list"},
 	{"switch", "show", "switch.show", {{"NAME", "name", A_STR}, END}, {END}, "switch show NAME"},
 	{"port", "add", "port.add", {{"SWITCH", "switch", A_STR}, {"PORT", "name", A_STR}, END},
-	 {{"kind", "kind", A_STR}, {"memif-socket", "memif_socket", A_STR},
-	  {"memif-id", "memif_id", A_INT}, {"role", "role", A_STR}, {"path", "path", A_STR},
-	  {"server", "server", A_FLAG}, {"rx", "rx", A_STR}, {"tx", "tx", A_STR},
+	 {{"kind", "kind", A_STR}, {"memif-socket", "memif_socket", A_PATH},
+	  {"memif-id", "memif_id", A_INT}, {"role", "role", A_STR}, {"path", "path", A_PATH},
+	  {"server", "server", A_FLAG}, {"rx", "rx", A_PATH}, {"tx", "tx", A_PATH},
 	  {"ifname", "ifname", A_STR}, {"devargs", "devargs", A_STR}, {"down", "down", A_FLAG}, END},
 	 "port add SWITCH PORT --kind memif|pcap|tap|ethdev|vhostuser [kind options] [--down]\n"
 	 "    memif: --memif-socket PATH --memif-id N [--role server|client]\n"
@@ -119,6 +120,14 @@ static const struct command commands[] = {
 	 {"PORT", "port", A_STR}},
 	{"conntrack", "flush", "conntrack.flush", {END}, {END}, "conntrack flush [PORT]",
 	 {"PORT", "port", A_STR}},
+	{"ext", "add", "ext.add", {{"SWITCH", "switch", A_STR}, {"NAME", "name", A_STR}, END},
+	 {{"object", "object", A_PATH}, {"section", "section", A_STR}, {"hook", "hook", A_STR},
+	  {"port", "port", A_STR}, {"args", "args", A_STR}, END},
+	 "ext add SWITCH NAME --object FILE.o [--section SEC] --hook capture|filter|forward\n"
+	 "    [--port PORT] [--args LIST]   (LIST: up to 4 numbers or port names)"},
+	{"ext", "del", "ext.del", {{"SWITCH", "switch", A_STR}, {"NAME", "name", A_STR}, END}, {END},
+	 "ext del SWITCH NAME"},
+	{"ext", "list", "ext.list", {END}, {END}, "ext list [SWITCH]", {"SWITCH", "switch", A_STR}},
 };
 
 static bool json_out;
@@ -181,7 +190,7 @@ static const struct command *find_command(const char *object, const char *verb)
 			return c;
 	}
 	if (!object_known)
-		fail(2, "unknown object '%s' (want status|switch|port|fdb|acl|xacl|conntrack|capture)",
+		fail(2, "unknown object '%s' (want status|switch|port|fdb|acl|xacl|conntrack|capture|ext)",
 		     object);
 	fail(2, "'%s' needs a verb: %s", object, verbs_of(object));
 }
@@ -201,6 +210,16 @@ static json_t *value(const struct arg *a, const char *s)
 		if (strcmp(s, "on") && strcmp(s, "off"))
 			fail(1, "%s: want on or off, got '%s'", a->name, s);
 		return json_boolean(!strcmp(s, "on"));
+	case A_PATH:
+		if (s[0] != '/') {
+			char cwd[4096], abs[8192];
+
+			if (getcwd(cwd, sizeof(cwd))) {
+				snprintf(abs, sizeof(abs), "%s/%s", cwd, s);
+				return json_string(abs);
+			}
+		}
+		return json_string(s);
 	default:
 		return json_string(s);
 	}
@@ -396,6 +415,9 @@ static void print_text(const struct command *c, const json_t *r)
 					      "remote_ip", "remote_port", "state", "age",
 					      "timeout", NULL};
 	static const int ct_w[] = {14, 9, 18, 11, 18, 12, 11, 6, 8};
+	static const char *const ext_cols[] = {"name", "switch", "port", "hook", "runs",
+					       "avg_cycles", "jit", NULL};
+	static const int ext_w[] = {16, 12, 14, 9, 12, 11, 6};
 
 	if (!strcmp(c->cmd, "switch.list"))
 		print_table(json_object_get(r, "switches"), sw_cols, sw_w);
@@ -405,6 +427,8 @@ static void print_text(const struct command *c, const json_t *r)
 		print_table(json_object_get(r, "rules"), acl_cols, acl_w);
 	else if (!strcmp(c->cmd, "xacl.list"))
 		print_table(json_object_get(r, "rules"), xacl_cols, xacl_w);
+	else if (!strcmp(c->cmd, "ext.list"))
+		print_table(json_object_get(r, "extensions"), ext_cols, ext_w);
 	else if (!strcmp(c->cmd, "conntrack.show"))
 		print_table(json_object_get(r, "connections"), ct_cols, ct_w);
 	else if (!strcmp(c->cmd, "fdb.show")) {

@@ -36,6 +36,7 @@ struct vsw_dp_lcore {
 	uint32_t now;
 	uint64_t tsc;
 	uint64_t busy_cycles, start_tsc, fdb_full, ct_full;
+	struct hvnet_ext_ctx ext_ctx[VSW_BURST];
 	uint16_t n_dirty;
 	uint16_t dirty[VSW_MAX_PORTS];
 	struct txbuf tx[VSW_MAX_PORTS];
@@ -67,6 +68,8 @@ struct burst {
 	const struct vsw_dp_config *cfg;
 	uint16_t in;		/* ingress port */
 	uint16_t n;
+	bool steered;		/* some fwd[] is set */
+	uint16_t fwd[VSW_BURST]; /* forward extension's port + 1, or 0 */
 	uint32_t now;
 	uint64_t tsc;
 	struct frame f[VSW_BURST];
@@ -175,8 +178,122 @@ static void stage_policy_out(struct burst *b)
 		b->f[k] = b->f[keep[k]];
 		b->src[k] = b->src[keep[k]];
 		b->dst[k] = b->dst[keep[k]];
+		b->fwd[k] = b->fwd[keep[k]];
 	}
 	b->n = n;
+}
+
+static void output(struct burst *b, uint16_t out, struct rte_mbuf *m, const struct frame *f);
+
+/* Fills the program context of frame f that came from port in. */
+static void ext_context(struct hvnet_ext_ctx *ctx, const struct frame *f, uint16_t in, uint16_t sw)
+{
+	struct rte_mbuf *m = f->m;
+	struct pol_flow fl;
+	const void *d;
+
+	ctx->len = m->pkt_len;
+	ctx->caplen = RTE_MIN(m->pkt_len, (uint32_t)HVNET_EXT_DATA);
+	d = rte_pktmbuf_read(m, 0, ctx->caplen, ctx->data);
+	if (d != ctx->data)
+		memcpy(ctx->data, d, ctx->caplen);
+	ctx->in_port = in;
+	ctx->vlan = f->vlan;
+	ctx->sw = sw;
+	pol_flow_parse(m, &fl);
+	ctx->ethertype = fl.ethertype;
+	ctx->family = fl.family;
+	ctx->proto = fl.proto;
+	ctx->tcp_flags = fl.tcp_flags;
+	ctx->icmp_type = fl.icmp_type;
+	ctx->sport = fl.sport;
+	ctx->dport = fl.dport;
+	memcpy(ctx->src, fl.src, 16);
+	memcpy(ctx->dst, fl.dst, 16);
+	ctx->src4 = fl.family == POL_IPV4 ? rte_be_to_cpu_32(*(const uint32_t *)fl.src) : 0;
+	ctx->dst4 = fl.family == POL_IPV4 ? rte_be_to_cpu_32(*(const uint32_t *)fl.dst) : 0;
+}
+
+/*
+ * Runs the programs of one hook over the frames whose verdict is still 0
+ * (pass, no steering). filter: sets verdict 1 (drop); forward: the port + 1.
+ */
+static void run_hook(struct burst *b, const struct vsw_dp_port *p, enum vsw_ext_hook hook,
+		     uint64_t *verdict)
+{
+	struct hvnet_ext_ctx *ctx = b->lc->ext_ctx;
+	unsigned int idx = b->lc->idx;
+
+	for (uint8_t k = 0; k < p->n_ext[hook]; k++) {
+		const struct vsw_ext_att *a = p->ext[hook][k];
+
+		for (uint16_t i = 0; i < b->n; i++) {
+			uint64_t rc;
+
+			if (verdict[i])
+				continue;
+			memcpy(ctx[i].arg, a->args, sizeof(a->args));
+			rc = vsw_ext_run(a->prog, &ctx[i], idx);
+			if (hook == VSW_EXT_FILTER && rc == HVNET_EXT_DROP)
+				verdict[i] = 1;
+			else if (hook == VSW_EXT_FORWARD)
+				verdict[i] = rc;
+			else
+				continue;
+			if (verdict[i])
+				vsw_ext_count_verdict(a->prog, idx);
+		}
+		vsw_ext_burst_done(a->prog, idx);
+	}
+}
+
+/* Stage 1a: extension programs at the capture, filter and forward hooks. */
+static void stage_ext(struct burst *b)
+{
+	const struct vsw_dp_port *p = &b->cfg->ports[b->in];
+	uint64_t verdict[VSW_BURST] = {0};
+	uint16_t k = 0;
+
+	if (!(p->n_ext[VSW_EXT_CAPTURE] | p->n_ext[VSW_EXT_FILTER] | p->n_ext[VSW_EXT_FORWARD]))
+		return;
+	for (uint16_t i = 0; i < b->n; i++)
+		ext_context(&b->lc->ext_ctx[i], &b->f[i], b->in, p->sw);
+	run_hook(b, p, VSW_EXT_CAPTURE, verdict);
+	run_hook(b, p, VSW_EXT_FILTER, verdict);
+	for (uint16_t i = 0; i < b->n; i++) {
+		if (verdict[i]) {
+			drop(b->lc, b->in, VSW_DROP_EXT_DROP, b->f[i].m);
+			continue;
+		}
+		b->f[k] = b->f[i];
+		b->src[k] = b->src[i];
+		b->dst[k++] = b->dst[i];
+	}
+	b->n = k;
+	if (!p->n_ext[VSW_EXT_FORWARD])
+		return;
+	memset(verdict, 0, sizeof(verdict));
+	run_hook(b, p, VSW_EXT_FORWARD, verdict);
+	for (uint16_t i = 0; i < b->n; i++) {
+		b->fwd[i] = verdict[i] > VSW_MAX_PORTS ? UINT16_MAX : (uint16_t)verdict[i];
+		b->steered |= b->fwd[i] != 0;
+	}
+}
+
+/* Sends a frame where a forward extension steered it (port + 1 in fwd). */
+static void steer(struct burst *b, const struct frame *f, uint16_t fwd)
+{
+	uint16_t out = (uint16_t)(fwd - 1);
+	const struct vsw_dp_port *p = fwd <= VSW_MAX_PORTS ? &b->cfg->ports[out] : NULL;
+
+	if (!p || !p->used || p->sw != b->cfg->ports[b->in].sw)
+		drop(b->lc, b->in, VSW_DROP_EXT_DROP, f->m);
+	else if (out == b->in)
+		drop(b->lc, b->in, VSW_DROP_SAME_PORT, f->m);
+	else if (!p->up)
+		drop(b->lc, b->in, VSW_DROP_PORT_DOWN, f->m);
+	else
+		output(b, out, f->m, f);
 }
 
 /* Stage 2: learn the source addresses of the burst. */
@@ -281,7 +398,7 @@ static inline void tap(struct vsw_dp_lcore *lc, const struct vsw_dp_port *p, uin
 }
 
 /* Sends f to port out with the tag edit that port needs. */
-static inline void output(struct burst *b, uint16_t out, struct rte_mbuf *m, const struct frame *f)
+static void output(struct burst *b, uint16_t out, struct rte_mbuf *m, const struct frame *f)
 {
 	enum vsw_vlan_egress act = vsw_vlan_egress(&b->cfg->ports[out].vlan, f->vlan);
 
@@ -345,6 +462,10 @@ static void stage_forward(struct burst *b)
 		const struct frame *f = &b->f[i];
 		uint16_t out;
 
+		if (b->steered && b->fwd[i]) {
+			steer(b, f, b->fwd[i]);
+			continue;
+		}
 		if ((b->dst[i].mac[0] & 1) || pos[i] < 0) {
 			flood(b, f);
 			continue;
@@ -431,7 +552,9 @@ static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_confi
 	b.in = in;
 	b.now = now;
 	b.tsc = tsc;
+	b.steered = false;
 	stage_classify(&b, pkts, n);
+	stage_ext(&b);
 	stage_policy_out(&b);
 	if (b.n) {
 		stage_learn(&b);

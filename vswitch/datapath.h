@@ -23,6 +23,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "capture.h"
+#include "ext.h"
 #include "fdb.h"
 #include "policy.h"
 #include "port_provider.h"
@@ -39,6 +40,14 @@ enum vsw_mirror {
 	VSW_MIRROR_NONE,
 	VSW_MIRROR_SOURCE,	/* its traffic, both ways, is copied to the destinations */
 	VSW_MIRROR_DESTINATION,
+};
+
+#define VSW_MAX_EXT_HOOKED 8 /* programs at one hook of one port (switch-wide ones included) */
+
+/* An extension program as attached: the program and its arguments. */
+struct vsw_ext_att {
+	struct vsw_ext *prog;
+	uint64_t args[4];
 };
 
 /* A capture session tapping a port. */
@@ -59,6 +68,8 @@ struct vsw_dp_port {
 	const struct pol_port *pol; /* policy, or NULL when the port has none */
 	uint8_t mirror;		    /* enum vsw_mirror */
 	uint8_t n_taps;
+	uint8_t n_ext[VSW_EXT_HOOKS];
+	const struct vsw_ext_att *ext[VSW_EXT_HOOKS][VSW_MAX_EXT_HOOKED];
 	struct vsw_dp_tap taps[VSW_MAX_TAPS];
 	struct vsw_vlan_cfg vlan;
 } __rte_cache_aligned;

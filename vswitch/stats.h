@@ -25,7 +25,8 @@
 	X(DHCP_GUARD, "dhcp_guard", "DHCP server message from a guarded port")                  \
 	X(ROUTER_GUARD, "router_guard", "router advertisement or redirect from a guarded port") \
 	X(STORM, "storm", "flooded frame over the port's storm limit")                         \
-	X(RATE_LIMIT, "rate_limit", "over the port's maximum bandwidth")
+	X(RATE_LIMIT, "rate_limit", "over the port's maximum bandwidth")                        \
+	X(EXT_DROP, "ext_drop", "dropped by an extension, or steered to a port it cannot use")
 
 enum vsw_drop_reason {
 #define VSW_DROP_ENUM(e, name, what) VSW_DROP_##e,

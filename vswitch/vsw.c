@@ -106,6 +106,7 @@ int vsw_rebuild(struct vsw *vsw)
 		sw->ports[sw->n_ports++] = (uint16_t)i;
 		if (p->mirror == VSW_MIRROR_DESTINATION)
 			sw->mirror_dst[sw->n_mirror_dst++] = (uint16_t)i;
+		vsw_ext_hook_port(vsw, i, &cfg->ports[i]);
 		lc = next_lcore++ % vsw->opts.n_lcores;
 		cfg->rx_ports[lc][cfg->n_rx[lc]++] = (uint16_t)i;
 	}
@@ -206,6 +207,7 @@ static void forget_captured_port(struct vsw *vsw, uint16_t port)
 static void close_port(struct vsw *vsw, struct vsw_port *p)
 {
 	forget_captured_port(vsw, (uint16_t)(p - vsw->ports));
+	vsw_ext_forget(vsw, p->sw, (int)(p - vsw->ports));
 	flush_port(vsw, p);
 	pol_ct_flush(vsw->ct, (int)(p - vsw->ports));
 	vsw_policy_free(&p->policy);
@@ -432,6 +434,7 @@ int vsw_switch_del(struct vsw *vsw, const char *name, struct ctl_err *err)
 	remove_ports(vsw, ports, n);
 	f.sw = (int)(sw - vsw->switches);
 	vsw_fdb_flush(vsw->fdb, &f);
+	vsw_ext_forget(vsw, f.sw, -1);
 	memset(sw, 0, sizeof(*sw));
 	vsw_log(VSW_LOG_INFO, "switch %s deleted with %u ports", name, n);
 	return 0;
@@ -623,6 +626,8 @@ void vsw_destroy(struct vsw *vsw)
 		vsw_dp_stop(vsw->dp);
 	for (unsigned int s = 0; s < VSW_CAPTURE_MAX; s++)
 		vsw_capture_free(vsw->captures[s]);
+	for (unsigned int s = 0; s < VSW_MAX_EXTS; s++)
+		vsw_ext_free(vsw->exts[s].att.prog);
 	for (unsigned int i = 0; i < VSW_MAX_PORTS; i++) {
 		if (vsw->ports[i].used)
 			close_port(vsw, &vsw->ports[i]);

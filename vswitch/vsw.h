@@ -147,6 +147,28 @@ int vsw_port_set_mirror(struct vsw *vsw, const char *name, enum vsw_mirror role,
 int vsw_capture_open(struct vsw *vsw, const char *target, struct vsw_capture_params *prm,
 		     struct ctl_conn *conn, struct ctl_err *err);
 
+/*
+ * Attaches extension program name to switch sw at hook, for one port when
+ * port is not NULL: loads section (default: the hook's name) of the ELF
+ * object. Replacing a program of the same name swaps it in without
+ * stopping traffic. args (up to 4) are numbers or names of the switch's
+ * ports (passed as port ids). Returns 0 or -errno.
+ */
+int vsw_ext_add(struct vsw *vsw, const char *sw, const char *name, const char *object,
+		const char *section, enum vsw_ext_hook hook, const char *port, const char *args,
+		struct ctl_err *err);
+
+/* The same with a program given as raw instructions (tests, benchmarks). */
+int vsw_ext_add_insns(struct vsw *vsw, const char *sw, const char *name, const void *insns,
+		      unsigned int n, enum vsw_ext_hook hook, const char *port,
+		      struct ctl_err *err);
+
+/* Detaches and frees extension name of switch sw. Returns 0 or -ENOENT. */
+int vsw_ext_del(struct vsw *vsw, const char *sw, const char *name, struct ctl_err *err);
+
+/* Extensions (of one switch, or all) with their statistics and counters. */
+json_t *vsw_ext_json(struct vsw *vsw, const char *sw, struct ctl_err *err);
+
 /* Busy and total TSC cycles of all datapath loops since start (for cycles per packet). */
 void vsw_cycles(struct vsw *vsw, uint64_t *busy, uint64_t *total);
 

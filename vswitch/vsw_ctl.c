@@ -643,6 +643,44 @@ static json_t *cmd_conntrack_flush(struct vsw *vsw, json_t *args, struct ctl_err
 	return n < 0 ? NULL : json_pack("{s:i}", "flushed", n);
 }
 
+static json_t *cmd_ext_add(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"switch", "name", "object", "section", "hook",
+					   "port", "args", NULL};
+	const char *sw, *name, *object, *section, *hook, *port, *a;
+	enum vsw_ext_hook h;
+
+	if (check_keys(args, keys, err) || arg_str(args, "switch", true, &sw, err) ||
+	    arg_str(args, "name", true, &name, err) || arg_str(args, "object", true, &object, err) ||
+	    arg_str(args, "section", false, &section, err) ||
+	    arg_str(args, "hook", true, &hook, err) || arg_str(args, "port", false, &port, err) ||
+	    arg_str(args, "args", false, &a, err) || vsw_ext_hook_parse(hook, &h, err) ||
+	    vsw_ext_add(vsw, sw, name, object, section, h, port, a, err))
+		return NULL;
+	return vsw_ext_json(vsw, sw, err);
+}
+
+static json_t *cmd_ext_del(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"switch", "name", NULL};
+	const char *sw, *name;
+
+	if (check_keys(args, keys, err) || arg_str(args, "switch", true, &sw, err) ||
+	    arg_str(args, "name", true, &name, err) || vsw_ext_del(vsw, sw, name, err))
+		return NULL;
+	return ok();
+}
+
+static json_t *cmd_ext_list(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"switch", NULL};
+	const char *sw;
+
+	if (check_keys(args, keys, err) || arg_str(args, "switch", false, &sw, err))
+		return NULL;
+	return vsw_ext_json(vsw, sw, err);
+}
+
 static const struct {
 	const char *name;
 	json_t *(*fn)(struct vsw *vsw, json_t *args, struct ctl_err *err);
@@ -659,6 +697,8 @@ static const struct {
 	{"acl.list", cmd_acl_list},	  {"xacl.add", cmd_xacl_add},
 	{"xacl.del", cmd_xacl_del},	  {"xacl.list", cmd_xacl_list},
 	{"conntrack.show", cmd_conntrack_show}, {"conntrack.flush", cmd_conntrack_flush},
+	{"ext.add", cmd_ext_add},	  {"ext.del", cmd_ext_del},
+	{"ext.list", cmd_ext_list},
 };
 
 /* capture streams on the connection instead of answering (see capture.h). */

@@ -159,7 +159,8 @@ json_t *vsw_switch_json(struct vsw *vsw, const char *name, struct ctl_err *err)
 
 static json_t *port_json(struct vsw *vsw, struct vsw_port *p, bool detail)
 {
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "name", p->name, "switch",
+	json_t *o = json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:o}", "name", p->name, "id",
+			      (int)(p - vsw->ports), "switch",
 			      vsw->switches[p->sw].name, "kind", p->cls->kind, "role",
 			      role_name(p->role), "admin", p->up ? "up" : "down", "vlan",
 			      vlan_json(&p->vlan));

@@ -73,6 +73,19 @@ struct vsw_port {
 	uint8_t mirror; /* enum vsw_mirror */
 };
 
+#define VSW_MAX_EXTS 32
+
+/* An extension program attached to a switch (port < 0) or to one of its ports. */
+struct vsw_ext_slot {
+	bool used;
+	char name[CTL_NAME_MAX + 1];
+	uint16_t sw;
+	int port;
+	enum vsw_ext_hook hook;
+	char object[256], section[64];
+	struct vsw_ext_att att; /* what the snapshot points to */
+};
+
 struct vsw {
 	struct vsw_opts opts;
 	unsigned int lcore_ids[VSW_MAX_LCORES];
@@ -85,6 +98,7 @@ struct vsw {
 	struct vsw_capture *captures[VSW_CAPTURE_MAX];
 	unsigned int next_capture_id;
 	struct rte_mempool *capture_pool; /* created with the first capture */
+	struct vsw_ext_slot exts[VSW_MAX_EXTS];
 	uint64_t start_tsc;
 	uint32_t last_age;
 	struct vsw_switch switches[VSW_MAX_SWITCHES];
@@ -100,6 +114,12 @@ unsigned int vsw_port_untagged_vlan(const struct vsw_port *p);
 
 /* Republishes the datapath snapshot (after a change of any port). */
 int vsw_rebuild(struct vsw *vsw);
+
+/* Adds the extension programs attached to port i (switch-wide and its own) to dp. */
+void vsw_ext_hook_port(struct vsw *vsw, unsigned int i, struct vsw_dp_port *dp);
+
+/* Detaches the programs of a port (port >= 0) or of a whole switch; frees them after a rebuild. */
+void vsw_ext_forget(struct vsw *vsw, int sw, int port);
 
 /* Frees a port's policy (it must be out of the datapath). */
 void vsw_policy_free(struct vsw_port_policy *pol);
