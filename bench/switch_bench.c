@@ -22,6 +22,7 @@
 
 #include <jansson.h>
 #include <rte_cycles.h>
+#include <rte_bpf.h>
 #include <rte_eal.h>
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
@@ -37,6 +38,7 @@ struct scenario {
 	bool stateful;
 	uint32_t flows;
 	const char *capture;	 /* capture port a with this filter ("" = everything) */
+	bool ext_filter;	 /* a trivial filter extension (passes everything) on the switch */
 };
 
 struct sample {
@@ -189,6 +191,19 @@ static int setup_scenario(const struct scenario *s)
 		return -1;
 	if (s->capture && start_capture(s->capture))
 		return -1;
+	if (s->ext_filter) {
+		/* r0 = HVNET_EXT_PASS; exit */
+		static const struct ebpf_insn pass[] = {
+			{.code = EBPF_ALU64 | EBPF_MOV | BPF_K, .dst_reg = EBPF_REG_0, .imm = 1},
+			{.code = BPF_JMP | EBPF_EXIT},
+		};
+		struct ctl_err err;
+
+		if (vsw_ext_add_insns(vsw, "s", "pass", pass, 2, VSW_EXT_FILTER, NULL, &err)) {
+			fprintf(stderr, "switch-bench: %s\n", err.msg);
+			return -1;
+		}
+	}
 	/* b announces itself so that a's frames are known unicast */
 	if (rte_pktmbuf_alloc_bulk(pool, m, POPULATION))
 		return -1;
@@ -265,6 +280,7 @@ int main(int argc, char **argv)
 		{"conntrack-1M", 1, true, 1000000},
 		{"capture-all", 0, false, 1024, ""},
 		{"capture-none", 0, false, 1024, "tcp port 9"},
+		{"ext-filter", 0, false, 1024, NULL, true},
 	};
 	static const struct option longopts[] = {
 		{"runs", required_argument, NULL, 'r'},	   {"seconds", required_argument, NULL, 's'},
