@@ -106,7 +106,10 @@ ERRORS = [
     (["xacl", "del", "p1", "--direction", "in", "--weight", "99"],
      "weight: port 'p1' has no in rule with weight 99"),
     (["port", "set", "p1", "--mac-spoofing", "maybe"], "mac-spoofing: want on or off, got 'maybe'"),
-    (["port", "set", "p1", "--mirror", "source"], "mirror: not supported by this vswitchd yet"),
+    (["port", "set", "p1", "--mirror", "sideways"],
+     "mirror: 'sideways' is not one of none|source|destination"),
+    (["capture", "nope"], "capture: no port or switch named 'nope'"),
+    (["ext", "del", "s", "nope"], "name: switch 's' has no extension 'nope'"),
     (["conntrack", "show", "nope"], "port: no port named 'nope'"),
 ]
 
