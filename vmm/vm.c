@@ -160,6 +160,14 @@ static size_t console_input(void *opaque, const uint8_t *buf, size_t n)
 	return vmm_serial_rx(vm->serial, buf, n);
 }
 
+/* A guest-requested reset. */
+static void reset(struct vmm_vm *vm, const char *how)
+{
+	if (!vm->cfg.quiet && vm->stop == STOP_RUNNING)
+		fprintf(stderr, "vmm: guest reset through the %s\n", how);
+	request_stop(vm, VMM_STOP_REBOOT);
+}
+
 /* ACPI PM1a control: SLP_EN with the \_S5 SLP_TYP powers off. */
 static void pm1_cnt_write(struct vmm_vm *vm, uint16_t v)
 {
@@ -206,14 +214,14 @@ static void pio(struct vmm_vm *vm, uint16_t port, unsigned size, int is_write, u
 		/* PCI configuration space */
 	} else if (port == VMM_ACPI_RESET_PORT && size == 1) {
 		if (is_write && (*v & 0x04))
-			request_stop(vm, VMM_STOP_REBOOT);
+			reset(vm, "reset register 0xcf9");
 		else if (is_write)
 			vm->reset_reg = (uint8_t)*v;
 		else
 			*v = vm->reset_reg;
 	} else if (port == 0x64) { /* 8042: pulse reset line; status "empty" */
 		if (is_write && (uint8_t)*v == 0xfe)
-			request_stop(vm, VMM_STOP_REBOOT);
+			reset(vm, "8042 reset line");
 		else if (!is_write)
 			*v = 0;
 	} else if (!is_write) {
@@ -242,14 +250,27 @@ static void handle_io(struct vmm_vm *vm, struct kvm_run *run)
 
 /* ---- vCPUs ---- */
 
-static void vcpu_fail(struct vcpu *c, const char *what)
+/* One line of vCPU state for a fatal or unusual exit. */
+static void vcpu_report(struct vcpu *c, const char *what)
 {
+	struct kvm_sregs sregs;
 	struct kvm_regs regs;
 
 	memset(&regs, 0, sizeof(regs));
+	memset(&sregs, 0, sizeof(sregs));
 	ioctl(c->fd, KVM_GET_REGS, &regs);
-	fprintf(stderr, "vmm: vCPU %u: %s (exit reason %u, rip 0x%llx)\n", c->id, what,
-		c->run->exit_reason, (unsigned long long)regs.rip);
+	ioctl(c->fd, KVM_GET_SREGS, &sregs);
+	fprintf(stderr, "vmm: vCPU %u: %s (exit reason %u, rip 0x%llx, rsp 0x%llx, cr0 0x%llx, "
+		"cr2 0x%llx, cr3 0x%llx, cr4 0x%llx, efer 0x%llx)\n", c->id, what,
+		c->run->exit_reason, (unsigned long long)regs.rip, (unsigned long long)regs.rsp,
+		(unsigned long long)sregs.cr0, (unsigned long long)sregs.cr2,
+		(unsigned long long)sregs.cr3, (unsigned long long)sregs.cr4,
+		(unsigned long long)sregs.efer);
+}
+
+static void vcpu_fail(struct vcpu *c, const char *what)
+{
+	vcpu_report(c, what);
 	request_stop(c->vm, VMM_STOP_ERROR);
 }
 
@@ -266,7 +287,8 @@ static int vcpu_exit(struct vcpu *c)
 		if (!run->mmio.is_write)
 			memset(run->mmio.data, 0xff, sizeof(run->mmio.data));
 		return 0;
-	case KVM_EXIT_SHUTDOWN: /* triple fault: a PC resets */
+	case KVM_EXIT_SHUTDOWN: /* triple fault: a PC resets; say where, it is rarely wanted */
+		vcpu_report(c, "triple fault, resetting");
 		request_stop(c->vm, VMM_STOP_REBOOT);
 		return -1;
 	case KVM_EXIT_SYSTEM_EVENT:

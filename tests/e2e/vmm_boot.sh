@@ -10,17 +10,20 @@
 # reports the time to init. --hugepages backs guest RAM with 2 MiB hugepages
 # (reserved inside the sandbox; directly only when the host has them free).
 #
-#   vmm_boot.sh --vmm PATH --cpus N [--hugepages]
+# --memory above 3 GiB also checks the RAM above the 32-bit hole (at 4 GiB).
+#
+#   vmm_boot.sh --vmm PATH --cpus N [--memory MIB] [--hugepages]
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/scripts/lib.sh"
 . "$TOP/scripts/vm-runner.sh"
 
-vmm= cpus=1 huge=()
+vmm= cpus=1 mem=256 huge=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--vmm) vmm=$2; shift 2 ;;
 	--cpus) cpus=$2; shift 2 ;;
+	--memory) mem=$2; shift 2 ;;
 	--hugepages) huge=(--hugepages); shift ;;
 	*) echo "usage: $0 --vmm PATH --cpus N" >&2; exit 2 ;;
 	esac
@@ -38,8 +41,8 @@ eval "$img"
 
 # What the guest runs: uname, nproc and the dmesg lines of interest
 # (ACPI, serial, anything error-like), between markers.
-guest_cmd='uname -r; nproc; echo HVNET-DMESG-BEGIN
-dmesg | grep -i -E "acpi|ttys|serial|8250|error|fail|firmware bug|nobody cared|irq|call trace|warning|xsave|pci|tsc|smp"
+guest_cmd='uname -r; nproc; grep MemTotal /proc/meminfo; echo HVNET-DMESG-BEGIN
+dmesg | grep -i -E "acpi|ttys|serial|8250|error|fail|firmware bug|nobody cared|irq|call trace|warning|xsave|pci|tsc|smp|e820"
 echo HVNET-DMESG-END'
 run64=$(printf '%s' "$guest_cmd" | base64 -w0)
 log=$(mktemp /tmp/hvnet-e2e-vmm.XXXXXX)
@@ -48,17 +51,17 @@ trap 'rm -f "$log" "$err"' EXIT
 hvnet_vm_detect "$vmm"
 echo "mode: $HVNET_VM_MODE"
 if [ ${#huge[@]} -gt 0 ]; then
-	export HVNET_SANDBOX_HUGEPAGES=160 # 256 MiB of guest RAM + slack, inside the sandbox
+	export HVNET_SANDBOX_HUGEPAGES=$((mem / 2 + 32)) # guest RAM + slack, inside the sandbox
 	free=$(awk '/^HugePages_Free/ {print $2}' /proc/meminfo)
-	if [ "$HVNET_VM_MODE" = direct ] && [ "${free:-0}" -lt 128 ]; then
+	if [ "$HVNET_VM_MODE" = direct ] && [ "${free:-0}" -lt $((mem / 2)) ]; then
 		echo "note: only ${free:-0} free hugepages on this host; guest RAM without hugepages"
 		huge=()
 	fi
 fi
 start=$(date +%s.%N)
 HVNET_VM_TIMEOUT=150 hvnet_vm_run "$vmm" "$vmm" --kernel "$HVNET_KERNEL" --initrd "$HVNET_INITRD" \
-	--cpus "$cpus" --memory 256 "${huge[@]}" \
-	--cmdline "console=ttyS0 quiet hvnet_run64=$run64" >"$log" 2>"$err" </dev/null
+	--cpus "$cpus" --memory "$mem" "${huge[@]}" \
+	--cmdline "console=ttyS0 loglevel=4 hvnet_run64=$run64" >"$log" 2>"$err" </dev/null
 rc=$?
 end=$(date +%s.%N)
 grep -m1 '^notice:' "$err"
@@ -72,6 +75,10 @@ got_cpus=$(echo "$out" | sed -n 2p)
 [ "$got_rel" = "$HVNET_KERNEL_RELEASE" ] && pass "uname -r = $got_rel" ||
 	fail "uname -r: got '$got_rel', want '$HVNET_KERNEL_RELEASE'"
 [ "$got_cpus" = "$cpus" ] && pass "nproc = $got_cpus" || fail "nproc: got '$got_cpus', want '$cpus'"
+got_kb=$(echo "$out" | sed -n 3p | awk '{print $2}')
+# the kernel keeps its image (~30 MiB) and a few percent (struct pages) for itself
+[ "${got_kb:-0}" -gt $((mem * 1024 * 85 / 100 - 32768)) ] && [ "${got_kb:-0}" -le $((mem * 1024)) ] &&
+	pass "MemTotal = $got_kb kB of $mem MiB" || fail "MemTotal: got '$got_kb' kB for $mem MiB"
 grep -q '^HVNET-RUN-END rc=0' "$log" && pass "guest command exited 0" || fail "no 'HVNET-RUN-END rc=0'"
 
 dmesg=$(sed -n '/^HVNET-DMESG-BEGIN/,/^HVNET-DMESG-END/p' "$log" | tr -d '\r')
@@ -92,6 +99,10 @@ echo "$dmesg" | grep -q 'PCI: Using configuration type 1 for base access' &&
 	fail "dmesg: no working PCI config access"
 echo "$dmesg" | grep -q 'TSC deadline timer available' && pass "dmesg: TSC deadline timer" ||
 	fail "dmesg: no 'TSC deadline timer available'"
+if [ "$mem" -gt 3072 ]; then
+	echo "$dmesg" | grep -q 'BIOS-e820: \[mem 0x0000000100000000-' && pass "dmesg: RAM above 4 GiB" ||
+		fail "dmesg: no e820 RAM at 4 GiB"
+fi
 want_up="smp: Brought up 1 node, $cpus CPU"
 echo "$dmesg" | grep -q "$want_up" && pass "dmesg: $want_up" || fail "dmesg: no '$want_up'"
 # Errors that would come from the VMM's devices and tables. Expected, in the
@@ -104,7 +115,7 @@ if [ "$HVNET_VM_MODE" = sandbox ] && echo "$dmesg" | grep -q 'XSAVE consistency 
 fi
 [ -z "$bad" ] && pass "dmesg: no errors from the VMM's devices" || fail "dmesg errors: $bad"
 if [ ${#huge[@]} -gt 0 ]; then
-	grep -q "^vmm: $cpus vCPUs*, 256 MiB RAM on 2 MiB hugepages" "$err" &&
+	grep -q "^vmm: $cpus vCPUs*, $mem MiB RAM on 2 MiB hugepages" "$err" &&
 		pass "guest RAM on hugepages" || fail "vmm did not report guest RAM on hugepages"
 fi
 grep -E '^vmm: guest init reached' "$err" && pass "vmm reported the time to init" ||
