@@ -428,6 +428,21 @@ static double task_cpu_seconds(int pid, const char *tid)
 	return s;
 }
 
+/* CPU seconds the calling thread has run so far. */
+static double self_cpu_seconds(void)
+{
+	unsigned long long ns;
+	double s = 0;
+	FILE *f = fopen("/proc/thread-self/schedstat", "r");
+
+	if (f == NULL)
+		return 0;
+	if (fscanf(f, "%llu", &ns) == 1)
+		s = (double)ns / 1e9;
+	fclose(f);
+	return s;
+}
+
 /* CPU seconds used so far by the DUT: all threads into @total, threads
  * pinned to the DUT's CPUs (its datapath) into @pinned. -1 if unknown. */
 static void dut_cpu_seconds(const struct bench_gen_config *cfg, double *total, double *pinned)
@@ -527,7 +542,7 @@ static void fill_rates(struct bench_gen *g, struct bench_trial *t, double cpu_s,
 int bench_gen_trial(struct bench_gen *g, double rate_pps, double duration_s,
 		    struct bench_trial *out)
 {
-	double cpu0 = -1, cpu1 = -1, pin0 = -1, pin1 = -1;
+	double cpu0 = -1, cpu1 = -1, pin0 = -1, pin1 = -1, gen0;
 	uint64_t start, tx_end;
 
 	if (duration_s <= 0 || rate_pps < 0)
@@ -536,9 +551,11 @@ int bench_gen_trial(struct bench_gen *g, double rate_pps, double duration_s,
 	reset_counters(g);
 	if (g->cfg.dut_pid > 0)
 		dut_cpu_seconds(&g->cfg, &cpu0, &pin0);
+	gen0 = self_cpu_seconds();
 	start = rte_rdtsc();
 	tx_end = start + (uint64_t)(duration_s * (double)g->hz);
 	run_loop(g, rate_pps, tx_end, tx_end);
+	out->gen_cpu_s = self_cpu_seconds() - gen0;
 	if (g->cfg.dut_pid > 0)
 		dut_cpu_seconds(&g->cfg, &cpu1, &pin1);
 	run_loop(g, 0, 0, rte_rdtsc() + (uint64_t)(DRAIN_S * (double)g->hz));

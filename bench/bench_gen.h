@@ -67,6 +67,7 @@ struct bench_trial {
 	double dut_cycles_per_packet; /* dut_cpu_s * TSC Hz / rx (-1 unknown) */
 	double dut_total_cpu_s;	      /* the same over every DUT thread */
 	double dut_total_cycles_per_packet;
+	double gen_cpu_s; /* CPU time the generator's thread got in the window */
 	/* Share of tx bursts the DUT's ring could not take whole; near 0 at max
 	 * rate means the generator, not the DUT, was the bottleneck. */
 	double ring_full_ratio;

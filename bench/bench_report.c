@@ -44,6 +44,8 @@ json_t *bench_report_trial(const struct bench_trial *t, unsigned int nb_ports, c
 		"loss_ratio", t->loss_ratio, "gbps_l1", t->rx_l1_bps / 1e9, "gbps_l2",
 		t->rx_l2_bps / 1e9, "dut_cpu_s", t->dut_cpu_s, "dut_cycles_per_packet",
 		t->dut_cycles_per_packet, "latency_ns", latency_json(t), "ports", ports);
+	if (o)
+		json_object_set_new(o, "gen_cpu_s", json_real(t->gen_cpu_s));
 	return o;
 }
 

@@ -378,7 +378,7 @@ static int run_trial(struct bench_gen *g, const struct opts *o, json_t *trials, 
 static double run_main(struct bench_gen *g, const struct opts *o, json_t *trials, json_t *sum)
 {
 	double rx[MAX_REPEAT], l1[MAX_REPEAT], l2[MAX_REPEAT], loss[MAX_REPEAT], cpp[MAX_REPEAT];
-	double rf[MAX_REPEAT];
+	double rf[MAX_REPEAT], dsh[MAX_REPEAT], gsh[MAX_REPEAT];
 	const char *kind = o->rate > 0 ? "rate" : "max";
 	struct bench_trial t;
 	json_t *all = json_array();
@@ -391,6 +391,8 @@ static double run_main(struct bench_gen *g, const struct opts *o, json_t *trials
 		loss[i] = t.loss_ratio;
 		cpp[i] = t.dut_cycles_per_packet;
 		rf[i] = t.ring_full_ratio;
+		dsh[i] = t.dut_cpu_s >= 0 ? t.dut_cpu_s / t.elapsed_s : -1;
+		gsh[i] = t.gen_cpu_s / t.elapsed_s;
 		json_array_append_new(all, json_real(t.rx_pps));
 	}
 	json_object_set_new(sum, "rx_pps", json_real(bench_report_median(rx, o->repeat)));
@@ -401,6 +403,10 @@ static double run_main(struct bench_gen *g, const struct opts *o, json_t *trials
 	json_object_set_new(sum, "dut_cycles_per_packet",
 			    json_real(bench_report_median(cpp, o->repeat)));
 	json_object_set_new(sum, "ring_full_ratio", json_real(bench_report_median(rf, o->repeat)));
+	/* Share of the window the DUT datapath and the generator were on a CPU:
+	 * below ~0.9 other processes took it and the trial measured them too. */
+	json_object_set_new(sum, "dut_cpu_share", json_real(bench_report_median(dsh, o->repeat)));
+	json_object_set_new(sum, "gen_cpu_share", json_real(bench_report_median(gsh, o->repeat)));
 	return bench_report_median(rx, o->repeat);
 }
 
