@@ -405,86 +405,144 @@ static uint64_t align_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
-/* Loads kernel, initrd, cmdline, zero page, ACPI and page tables. */
-static int load_guest(struct vmm_vm *vm, char *err, size_t errlen)
-{
-	const struct vmm_vm_config *cfg = &vm->cfg;
-	struct vmm_boot_layout lay = { .cmdline_addr = VMM_CMDLINE_ADDR };
-	struct vmm_e820_entry e820[8];
-	struct vmm_acpi_config acfg = { .ncpus = vm->ncpus };
-	uint64_t mem = vmm_memory_size(vm->mem), need;
-	uint8_t *img = NULL, *rd = NULL, *base = vmm_memory_ptr(vm->mem, 0, VMM_HIGH_MEM_ADDR);
-	size_t len, rdlen = 0;
+/* What load_guest has read and decided so far. */
+struct load {
+	struct vmm_vm *vm;
+	char *err;
+	size_t errlen;
+	uint8_t *img, *rd;
+	size_t len, rdlen;
 	struct vmm_bzimage bz;
-	long acpi_len;
-	int rc, n;
+	struct vmm_boot_layout lay;
+	uint64_t need; /* guest RAM the kernel (+ initrd) needs */
+};
 
-	rc = read_file(cfg->kernel, &img, &len, err, errlen, "kernel");
+/* Reads and checks the bzImage; sets the load address. */
+static int load_kernel(struct load *l)
+{
+	const char *path = l->vm->cfg.kernel;
+	int rc = read_file(path, &l->img, &l->len, l->err, l->errlen, "kernel");
+
 	if (rc < 0)
 		return rc;
-	rc = vmm_bzimage_parse(img, len, &bz);
-	if (rc < 0) {
-		errf(err, errlen, rc == -ENOEXEC ? "kernel '%s' is not a bzImage"
-			: "kernel '%s' is a bzImage without a 64-bit relocatable entry point "
-			  "(boot protocol 2.12+ needed)", cfg->kernel);
-		goto out_free_img;
-	}
-	vm->kernel_addr = align_up(bz.pref_address, bz.kernel_alignment);
-	lay.kernel_addr = vm->kernel_addr;
-	need = vm->kernel_addr + bz.init_size;
+	rc = vmm_bzimage_parse(l->img, l->len, &l->bz);
+	if (rc == -ENOEXEC)
+		errf(l->err, l->errlen, "kernel '%s' is not a bzImage", path);
+	else if (rc < 0)
+		errf(l->err, l->errlen, "kernel '%s' is a bzImage without a 64-bit relocatable "
+		     "entry point (boot protocol 2.12+ needed)", path);
+	if (rc < 0)
+		return rc;
+	l->vm->kernel_addr = align_up(l->bz.pref_address, l->bz.kernel_alignment);
+	l->lay.kernel_addr = l->vm->kernel_addr;
+	l->need = l->vm->kernel_addr + l->bz.init_size;
+	return 0;
+}
+
+/* Reads the initrd (if any) and checks that everything fits in RAM. */
+static int check_size(struct load *l)
+{
+	const struct vmm_vm_config *cfg = &l->vm->cfg;
+	uint64_t mem = vmm_memory_size(l->vm->mem);
+	int rc;
+
 	if (cfg->initrd) {
-		rc = read_file(cfg->initrd, &rd, &rdlen, err, errlen, "initrd");
+		rc = read_file(cfg->initrd, &l->rd, &l->rdlen, l->err, l->errlen, "initrd");
 		if (rc < 0)
-			goto out_free_img;
-		need += align_up(rdlen, 4096);
+			return rc;
 	}
-	need = align_up(need + (16 << 20), 1 << 20); /* plus room for the kernel to run */
-	if (mem < need) {
-		errf(err, errlen, "memory too small: %" PRIu64 " MiB given, this kernel%s at "
-		     "least %" PRIu64 " MiB", mem >> 20, cfg->initrd ? " and initrd need" : " needs",
-		     need >> 20);
-		rc = -EINVAL;
-		goto out_free_rd;
+	/* plus 16 MiB for the kernel to run in before it can use the rest */
+	l->need = align_up(l->need + align_up(l->rdlen, 4096) + (16 << 20), 1 << 20);
+	if (mem < l->need) {
+		errf(l->err, l->errlen, "memory too small: %" PRIu64 " MiB given, this kernel%s "
+		     "at least %" PRIu64 " MiB", mem >> 20,
+		     cfg->initrd ? " and initrd need" : " needs", l->need >> 20);
+		return -EINVAL;
 	}
-	memcpy(vmm_memory_ptr(vm->mem, vm->kernel_addr, bz.kernel_size), img + bz.setup_size,
-	       bz.kernel_size);
-	if (rd) {
-		lay.initrd_addr = vmm_initrd_place(&bz, mem, need - align_up(rdlen, 4096), rdlen);
-		lay.initrd_size = rdlen;
-		if (!lay.initrd_addr) {
-			errf(err, errlen, "initrd does not fit below %#x", bz.initrd_addr_max);
-			rc = -EINVAL;
-			goto out_free_rd;
-		}
-		memcpy(vmm_memory_ptr(vm->mem, lay.initrd_addr, rdlen), rd, rdlen);
+	return 0;
+}
+
+/* Copies the protected-mode kernel and the initrd into guest RAM. */
+static int place_payloads(struct load *l)
+{
+	struct vmm_memory *m = l->vm->mem;
+
+	memcpy(vmm_memory_ptr(m, l->lay.kernel_addr, l->bz.kernel_size),
+	       l->img + l->bz.setup_size, l->bz.kernel_size);
+	if (!l->rd)
+		return 0;
+	l->lay.initrd_addr = vmm_initrd_place(&l->bz, vmm_memory_size(m),
+					      l->need - align_up(l->rdlen, 4096), l->rdlen);
+	l->lay.initrd_size = l->rdlen;
+	if (!l->lay.initrd_addr) {
+		errf(l->err, l->errlen, "initrd does not fit below %#x", l->bz.initrd_addr_max);
+		return -EINVAL;
 	}
-	lay.cmdline_len = (uint32_t)strlen(cfg->cmdline);
-	if (lay.cmdline_len >= VMM_CMDLINE_MAX || lay.cmdline_len > bz.cmdline_size) {
-		errf(err, errlen, "command line too long: %u bytes, the kernel takes %u",
-		     lay.cmdline_len, bz.cmdline_size < VMM_CMDLINE_MAX - 1 ? bz.cmdline_size
-									     : VMM_CMDLINE_MAX - 1);
-		rc = -EINVAL;
-		goto out_free_rd;
+	memcpy(vmm_memory_ptr(m, l->lay.initrd_addr, l->rdlen), l->rd, l->rdlen);
+	return 0;
+}
+
+static int write_cmdline(struct load *l, uint8_t *base)
+{
+	const char *cmdline = l->vm->cfg.cmdline;
+	uint32_t max = l->bz.cmdline_size < VMM_CMDLINE_MAX - 1 ? l->bz.cmdline_size
+								 : VMM_CMDLINE_MAX - 1;
+	size_t len = strlen(cmdline);
+
+	if (len > max) {
+		errf(l->err, l->errlen, "command line too long: %zu bytes, the kernel takes %u",
+		     len, max);
+		return -EINVAL;
 	}
-	memcpy(base + VMM_CMDLINE_ADDR, cfg->cmdline, lay.cmdline_len + 1);
+	l->lay.cmdline_addr = VMM_CMDLINE_ADDR;
+	l->lay.cmdline_len = (uint32_t)len;
+	memcpy(base + VMM_CMDLINE_ADDR, cmdline, len + 1);
+	return 0;
+}
+
+/* ACPI tables, e820 map, zero page and boot page tables. */
+static int write_firmware(struct load *l, uint8_t *base)
+{
+	struct vmm_acpi_config acfg = { .ncpus = l->vm->ncpus };
+	struct vmm_e820_entry e820[8];
+	long acpi_len;
+	int n, rc;
+
 	acpi_len = vmm_acpi_build(base + VMM_ACPI_ADDR, VMM_ACPI_SIZE, VMM_ACPI_ADDR, &acfg);
 	if (acpi_len < 0) {
-		errf(err, errlen, "cannot build ACPI tables: %s", strerror((int)-acpi_len));
-		rc = (int)acpi_len;
-		goto out_free_rd;
+		errf(l->err, l->errlen, "cannot build ACPI tables: %s", strerror((int)-acpi_len));
+		return (int)acpi_len;
 	}
-	lay.rsdp_addr = VMM_ACPI_ADDR;
-	n = vmm_e820_build(mem, e820, 8);
-	rc = n < 0 ? n : vmm_boot_params_build(base + VMM_ZERO_PAGE_ADDR, img, len, &lay, e820, n);
+	l->lay.rsdp_addr = VMM_ACPI_ADDR;
+	n = vmm_e820_build(vmm_memory_size(l->vm->mem), e820, 8);
+	rc = n < 0 ? n : vmm_boot_params_build(base + VMM_ZERO_PAGE_ADDR, l->img, l->len,
+					       &l->lay, e820, n);
 	if (rc < 0) {
-		errf(err, errlen, "cannot build boot parameters: %s", strerror(-rc));
-		goto out_free_rd;
+		errf(l->err, l->errlen, "cannot build boot parameters: %s", strerror(-rc));
+		return rc;
 	}
 	vmm_boot_write_tables(base);
-out_free_rd:
-	free(rd);
-out_free_img:
-	free(img);
+	return 0;
+}
+
+/* Loads kernel, initrd, command line, ACPI tables, zero page, page tables. */
+static int load_guest(struct vmm_vm *vm, char *err, size_t errlen)
+{
+	struct load l = { .vm = vm, .err = err, .errlen = errlen };
+	uint8_t *base = vmm_memory_ptr(vm->mem, 0, VMM_HIGH_MEM_ADDR);
+	int rc;
+
+	rc = load_kernel(&l);
+	if (rc == 0)
+		rc = check_size(&l);
+	if (rc == 0)
+		rc = place_payloads(&l);
+	if (rc == 0)
+		rc = write_cmdline(&l, base);
+	if (rc == 0)
+		rc = write_firmware(&l, base);
+	free(l.rd);
+	free(l.img);
 	return rc;
 }
 
