@@ -149,19 +149,39 @@ uint64_t vmm_initrd_place(const struct vmm_bzimage *bz, uint64_t mem_size, uint6
 	return addr >= kernel_end ? addr : 0;
 }
 
+/* The setup header a bzImage would carry, for an ELF vmlinux. */
+static void synth_header(uint8_t zp[4096])
+{
+	put16(zp + HDR_BOOT_FLAG, 0xaa55);
+	memcpy(zp + HDR_MAGIC, "HdrS", 4);
+	put16(zp + HDR_VERSION, 0x020f);
+	zp[HDR_LOADFLAGS] = LOADED_HIGH;
+	put32(zp + HDR_INITRD_ADDR_MAX, VMM_ELF_INITRD_ADDR_MAX);
+	put32(zp + HDR_KERNEL_ALIGNMENT, 0x200000);
+	zp[HDR_RELOCATABLE] = 0;
+	put16(zp + HDR_XLOADFLAGS, XLF_KERNEL_64);
+	put32(zp + HDR_CMDLINE_SIZE, VMM_ELF_CMDLINE_SIZE);
+}
+
 int vmm_boot_params_build(uint8_t zp[4096], const uint8_t *img, size_t len,
 			  const struct vmm_boot_layout *lay, const struct vmm_e820_entry *e820, int n)
 {
-	struct vmm_bzimage bz;
+	struct vmm_bzimage bz = { .cmdline_size = VMM_ELF_CMDLINE_SIZE };
 	int rc, i;
 
-	rc = vmm_bzimage_parse(img, len, &bz);
-	if (rc < 0)
-		return rc;
+	if (img) {
+		rc = vmm_bzimage_parse(img, len, &bz);
+		if (rc < 0)
+			return rc;
+	}
 	if (n < 0 || n > VMM_E820_MAX || lay->cmdline_len > bz.cmdline_size)
 		return -EINVAL;
 	memset(zp, 0, 4096);
-	memcpy(zp + HDR_SETUP_SECTS, img + HDR_SETUP_SECTS, setup_header_end(img) - HDR_SETUP_SECTS);
+	if (img)
+		memcpy(zp + HDR_SETUP_SECTS, img + HDR_SETUP_SECTS,
+		       setup_header_end(img) - HDR_SETUP_SECTS);
+	else
+		synth_header(zp);
 	put16(zp + HDR_VID_MODE, 0xffff); /* "normal" */
 	zp[HDR_TYPE_OF_LOADER] = 0xff;    /* undefined loader */
 	zp[HDR_LOADFLAGS] |= CAN_USE_HEAP;
@@ -200,4 +220,69 @@ void vmm_boot_write_tables(uint8_t *mem)
 		put64(mem + VMM_PDPT_ADDR + i * 8, (VMM_PD_ADDR + i * 4096) | 0x3);
 	for (i = 0; i < 4 * 512; i++) /* present, writable, 2 MiB page */
 		put64(mem + VMM_PD_ADDR + i * 8, (i << 21) | 0x83);
+}
+
+/* ELF64 (System V ABI): header and program header fields used here. */
+#define EI_CLASS 4
+#define EI_DATA 5
+#define ELFCLASS64 2
+#define ELFDATA2LSB 1
+#define ET_EXEC 2
+#define EM_X86_64 62
+#define PT_LOAD 1
+#define EHDR_SIZE 64
+#define PHDR_SIZE 56
+
+int vmm_is_elf(const uint8_t *img, size_t len)
+{
+	return len >= 4 && memcmp(img, "\x7f" "ELF", 4) == 0;
+}
+
+/* Adds one PT_LOAD program header (at ph) to k after checking it. */
+static int elf_segment(const uint8_t *ph, size_t len, struct vmm_elf_kernel *k)
+{
+	struct vmm_elf_segment s = {
+		.offset = get64(ph + 8), .paddr = get64(ph + 24),
+		.filesz = get64(ph + 32), .memsz = get64(ph + 40),
+	};
+
+	if (s.memsz == 0)
+		return 0;
+	if (k->nsegs == VMM_ELF_MAX_SEGMENTS || s.filesz > s.memsz || s.offset > len ||
+	    s.filesz > len - s.offset || s.paddr < VMM_HIGH_MEM_ADDR ||
+	    s.memsz > VMM_MMIO_HOLE_ADDR || s.paddr > VMM_MMIO_HOLE_ADDR - s.memsz)
+		return -ENOEXEC;
+	if (!k->nsegs || s.paddr < k->start)
+		k->start = s.paddr;
+	if (s.paddr + s.memsz > k->end)
+		k->end = s.paddr + s.memsz;
+	k->segs[k->nsegs++] = s;
+	return 0;
+}
+
+int vmm_elf_parse(const uint8_t *img, size_t len, struct vmm_elf_kernel *k)
+{
+	uint64_t phoff;
+	unsigned i, phnum;
+
+	memset(k, 0, sizeof(*k));
+	if (len < EHDR_SIZE || !vmm_is_elf(img, len) || img[EI_CLASS] != ELFCLASS64 ||
+	    img[EI_DATA] != ELFDATA2LSB || get16(img + 16) != ET_EXEC ||
+	    get16(img + 18) != EM_X86_64 || get16(img + 54) != PHDR_SIZE)
+		return -ENOEXEC;
+	phoff = get64(img + 32);
+	phnum = get16(img + 56);
+	if (phnum == 0 || phoff > len || (uint64_t)phnum * PHDR_SIZE > len - phoff)
+		return -ENOEXEC;
+	for (i = 0; i < phnum; i++) {
+		const uint8_t *ph = img + phoff + (uint64_t)i * PHDR_SIZE;
+
+		if (get32(ph) == PT_LOAD && elf_segment(ph, len, k) < 0)
+			return -ENOEXEC;
+	}
+	k->entry = get64(img + 24);
+	for (i = 0; i < k->nsegs; i++)
+		if (k->entry >= k->segs[i].paddr && k->entry - k->segs[i].paddr < k->segs[i].filesz)
+			return 0;
+	return -ENOEXEC; /* no segments, or the entry point is not loaded */
 }

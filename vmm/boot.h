@@ -55,6 +55,11 @@ struct vmm_bzimage {
 	uint16_t xloadflags;
 };
 
+/* Longest command line for an ELF vmlinux (it has no setup header to say). */
+#define VMM_ELF_CMDLINE_SIZE 2047
+/* initrd_addr_max assumed for an ELF vmlinux. */
+#define VMM_ELF_INITRD_ADDR_MAX 0x7fffffffu
+
 /*
  * Parses and validates a bzImage held in img[0..len). Requires boot protocol
  * >= 2.12, a relocatable kernel with a 64-bit entry point (XLF_KERNEL_64).
@@ -63,6 +68,36 @@ struct vmm_bzimage {
  * entry). Any thread.
  */
 int vmm_bzimage_parse(const uint8_t *img, size_t len, struct vmm_bzimage *bz);
+
+/* An uncompressed ELF vmlinux (what Firecracker boots): entered at its
+ * physical entry point in 64-bit mode, no decompression. */
+#define VMM_ELF_MAX_SEGMENTS 16
+
+struct vmm_elf_segment {
+	uint64_t paddr;   /* guest physical load address */
+	uint64_t offset;  /* file offset */
+	uint64_t filesz;  /* bytes from the file; the rest up to memsz is zeroed */
+	uint64_t memsz;
+};
+
+struct vmm_elf_kernel {
+	uint64_t entry;   /* physical entry point (startup_64) */
+	uint64_t start;   /* lowest and one past the highest loaded address */
+	uint64_t end;
+	unsigned nsegs;
+	struct vmm_elf_segment segs[VMM_ELF_MAX_SEGMENTS];
+};
+
+/* True when img starts with the ELF magic. */
+int vmm_is_elf(const uint8_t *img, size_t len);
+
+/*
+ * Parses and validates an x86-64 ELF executable: PT_LOAD segments inside the
+ * file, physical addresses from 1 MiB up, no overlap with 64-bit wrap-around,
+ * an entry point inside a loaded segment. Returns 0 and fills *k, -ENOEXEC
+ * when img is not a usable ELF kernel. Any thread.
+ */
+int vmm_elf_parse(const uint8_t *img, size_t len, struct vmm_elf_kernel *k);
 
 /*
  * Builds the e820 map for mem_size bytes of guest RAM: low RAM below the EBDA,
@@ -84,10 +119,11 @@ struct vmm_boot_layout {
 };
 
 /*
- * Fills the 4 KiB zero page zp: copies the setup header from the bzImage img,
- * sets loader type, command line, initrd, RSDP and the e820 table (n entries).
- * Returns 0, -EINVAL on n out of range or a command line longer than the kernel
- * takes, -ENOEXEC on an invalid image. Any thread.
+ * Fills the 4 KiB zero page zp: copies the setup header from the bzImage img
+ * (or, with img NULL for an ELF vmlinux, writes a minimal protocol 2.15
+ * header), sets loader type, command line, initrd, RSDP and the e820 table
+ * (n entries). Returns 0, -EINVAL on n out of range or a command line longer
+ * than the kernel takes, -ENOEXEC on an invalid image. Any thread.
  */
 int vmm_boot_params_build(uint8_t zp[4096], const uint8_t *img, size_t len,
 			  const struct vmm_boot_layout *lay, const struct vmm_e820_entry *e820, int n);

@@ -65,6 +65,7 @@ struct vmm_vm {
 	struct vcpu *vcpus;
 	unsigned ncpus;
 	uint64_t kernel_addr;
+	uint64_t entry; /* 64-bit entry point (physical) */
 	_Atomic int stop;
 	_Atomic uint16_t pm1_sts, pm1_en, pm1_cnt;
 	_Atomic uint8_t reset_reg;
@@ -362,7 +363,7 @@ static int vcpu_create(struct vmm_vm *vm, struct vcpu *c, unsigned id, char *err
 	if (rc == 0)
 		rc = vmm_x86_setup_fpu(c->fd);
 	if (rc == 0 && id == 0)
-		rc = vmm_x86_setup_long_mode(c->fd, vm->kernel_addr + 0x200, VMM_ZERO_PAGE_ADDR,
+		rc = vmm_x86_setup_long_mode(c->fd, vm->entry, VMM_ZERO_PAGE_ADDR,
 					     VMM_BOOT_STACK_ADDR);
 	if (rc < 0)
 		errf(err, errlen, "cannot set up vCPU %u: %s", id, strerror(-rc));
@@ -412,12 +413,31 @@ struct load {
 	size_t errlen;
 	uint8_t *img, *rd;
 	size_t len, rdlen;
-	struct vmm_bzimage bz;
+	struct vmm_bzimage bz; /* for an ELF vmlinux: only the limits are set */
+	bool elf;
+	struct vmm_elf_kernel ek;
 	struct vmm_boot_layout lay;
 	uint64_t need; /* guest RAM the kernel (+ initrd) needs */
 };
 
-/* Reads and checks the bzImage; sets the load address. */
+/* An ELF vmlinux: loaded at its physical addresses, entered at e_entry. */
+static int load_elf(struct load *l, const char *path)
+{
+	if (vmm_elf_parse(l->img, l->len, &l->ek) < 0) {
+		errf(l->err, l->errlen, "kernel '%s' is an ELF file but not a loadable x86-64 "
+		     "kernel (vmlinux)", path);
+		return -ENOEXEC;
+	}
+	l->elf = true;
+	l->bz.initrd_addr_max = VMM_ELF_INITRD_ADDR_MAX;
+	l->bz.cmdline_size = VMM_ELF_CMDLINE_SIZE;
+	l->vm->kernel_addr = l->ek.start;
+	l->vm->entry = l->ek.entry;
+	l->need = l->ek.end;
+	return 0;
+}
+
+/* Reads and checks the kernel (bzImage or ELF vmlinux); sets the entry point. */
 static int load_kernel(struct load *l)
 {
 	const char *path = l->vm->cfg.kernel;
@@ -425,15 +445,18 @@ static int load_kernel(struct load *l)
 
 	if (rc < 0)
 		return rc;
+	if (vmm_is_elf(l->img, l->len))
+		return load_elf(l, path);
 	rc = vmm_bzimage_parse(l->img, l->len, &l->bz);
 	if (rc == -ENOEXEC)
-		errf(l->err, l->errlen, "kernel '%s' is not a bzImage", path);
+		errf(l->err, l->errlen, "kernel '%s' is not a bzImage (nor an ELF vmlinux)", path);
 	else if (rc < 0)
 		errf(l->err, l->errlen, "kernel '%s' is a bzImage without a 64-bit relocatable "
 		     "entry point (boot protocol 2.12+ needed)", path);
 	if (rc < 0)
 		return rc;
 	l->vm->kernel_addr = align_up(l->bz.pref_address, l->bz.kernel_alignment);
+	l->vm->entry = l->vm->kernel_addr + 0x200; /* startup_64 of the decompressor */
 	l->lay.kernel_addr = l->vm->kernel_addr;
 	l->need = l->vm->kernel_addr + l->bz.init_size;
 	return 0;
@@ -467,8 +490,18 @@ static int place_payloads(struct load *l)
 {
 	struct vmm_memory *m = l->vm->mem;
 
-	memcpy(vmm_memory_ptr(m, l->lay.kernel_addr, l->bz.kernel_size),
-	       l->img + l->bz.setup_size, l->bz.kernel_size);
+	unsigned i;
+
+	if (!l->elf)
+		memcpy(vmm_memory_ptr(m, l->lay.kernel_addr, l->bz.kernel_size),
+		       l->img + l->bz.setup_size, l->bz.kernel_size);
+	for (i = 0; l->elf && i < l->ek.nsegs; i++) {
+		const struct vmm_elf_segment *sg = &l->ek.segs[i];
+		uint8_t *dst = vmm_memory_ptr(m, sg->paddr, sg->memsz);
+
+		memcpy(dst, l->img + sg->offset, sg->filesz);
+		memset(dst + sg->filesz, 0, sg->memsz - sg->filesz);
+	}
 	if (!l->rd)
 		return 0;
 	l->lay.initrd_addr = vmm_initrd_place(&l->bz, vmm_memory_size(m),
@@ -515,8 +548,8 @@ static int write_firmware(struct load *l, uint8_t *base)
 	}
 	l->lay.rsdp_addr = VMM_ACPI_ADDR;
 	n = vmm_e820_build(vmm_memory_size(l->vm->mem), e820, 8);
-	rc = n < 0 ? n : vmm_boot_params_build(base + VMM_ZERO_PAGE_ADDR, l->img, l->len,
-					       &l->lay, e820, n);
+	rc = n < 0 ? n : vmm_boot_params_build(base + VMM_ZERO_PAGE_ADDR, l->elf ? NULL : l->img,
+					       l->len, &l->lay, e820, n);
 	if (rc < 0) {
 		errf(l->err, l->errlen, "cannot build boot parameters: %s", strerror(-rc));
 		return rc;

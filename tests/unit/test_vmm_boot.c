@@ -250,6 +250,117 @@ static void test_page_tables(void **state)
 	free(mem);
 }
 
+/* A synthetic vmlinux: text at 16 MiB (entry), data + bss at 32 MiB. */
+#define ELF_LEN 0x3000
+static uint8_t elf[ELF_LEN];
+
+static void phdr(unsigned i, uint32_t type, uint64_t off, uint64_t paddr, uint64_t filesz,
+		 uint64_t memsz)
+{
+	uint8_t *ph = elf + 64 + 56 * i;
+
+	put(ph, type, 4);
+	put(ph + 8, off, 8);
+	put(ph + 16, 0xffffffff80000000ull + paddr, 8); /* vaddr: kernel map */
+	put(ph + 24, paddr, 8);
+	put(ph + 32, filesz, 8);
+	put(ph + 40, memsz, 8);
+}
+
+static int make_elf(void **state)
+{
+	(void)state;
+	memset(elf, 0, sizeof(elf));
+	memcpy(elf, "\x7f" "ELF", 4);
+	elf[4] = 2; /* 64-bit */
+	elf[5] = 1; /* little endian */
+	elf[6] = 1;
+	put(elf + 16, 2, 2);         /* ET_EXEC */
+	put(elf + 18, 62, 2);        /* EM_X86_64 */
+	put(elf + 24, 0x1000000, 8); /* physical entry */
+	put(elf + 32, 64, 8);        /* phoff */
+	put(elf + 54, 56, 2);
+	put(elf + 56, 3, 2);
+	phdr(0, 1, 0x1000, 0x1000000, 0x1000, 0x1000);
+	phdr(1, 4, 0x2000, 0x1800000, 0x100, 0x100);     /* PT_NOTE: ignored */
+	phdr(2, 1, 0x2000, 0x2000000, 0x800, 0x100000);  /* data + bss */
+	return 0;
+}
+
+static void test_elf_ok(void **state)
+{
+	struct vmm_elf_kernel k;
+
+	(void)state;
+	assert_true(vmm_is_elf(elf, ELF_LEN));
+	assert_false(vmm_is_elf(img, IMG_LEN));
+	assert_int_equal(vmm_elf_parse(elf, ELF_LEN, &k), 0);
+	assert_int_equal(k.entry, 0x1000000);
+	assert_int_equal(k.nsegs, 2);
+	assert_int_equal(k.start, 0x1000000);
+	assert_int_equal(k.end, 0x2100000);
+	assert_int_equal(k.segs[1].paddr, 0x2000000);
+	assert_int_equal(k.segs[1].offset, 0x2000);
+	assert_int_equal(k.segs[1].filesz, 0x800);
+	assert_int_equal(k.segs[1].memsz, 0x100000);
+}
+
+static void expect_bad_elf(void)
+{
+	struct vmm_elf_kernel k;
+
+	assert_int_equal(vmm_elf_parse(elf, ELF_LEN, &k), -ENOEXEC);
+	make_elf(NULL);
+}
+
+static void test_elf_rejects(void **state)
+{
+	struct vmm_elf_kernel k;
+
+	(void)state;
+	assert_int_equal(vmm_elf_parse(elf, 63, &k), -ENOEXEC);   /* short header */
+	elf[4] = 1; expect_bad_elf();                               /* 32-bit */
+	elf[5] = 2; expect_bad_elf();                               /* big endian */
+	put(elf + 16, 3, 2); expect_bad_elf();                      /* ET_DYN */
+	put(elf + 18, 3, 2); expect_bad_elf();                      /* i386 */
+	put(elf + 56, 0, 2); expect_bad_elf();                      /* no program headers */
+	put(elf + 32, ELF_LEN - 8, 8); expect_bad_elf();            /* phdrs past the end */
+	phdr(2, 1, 0x2000, 0x2000000, 0x2000, 0x100000); expect_bad_elf(); /* data past EOF */
+	phdr(2, 1, 0x2000, 0x2000000, 0x800, 0x400); expect_bad_elf();     /* filesz > memsz */
+	phdr(2, 1, 0x2000, 0x80000, 0x800, 0x800); expect_bad_elf();       /* below 1 MiB */
+	phdr(2, 1, 0x2000, 0xbffff000, 0x800, 0x2000); expect_bad_elf();   /* into the hole */
+	phdr(2, 1, 0x2000, 0xfffffffffffff000ull, 0x800, 0x2000); expect_bad_elf(); /* wraps */
+	put(elf + 24, 0x3000000, 8); expect_bad_elf();              /* entry not loaded */
+	put(elf + 24, 0x2000900, 8); expect_bad_elf();              /* entry in bss only */
+}
+
+static void test_elf_boot_params(void **state)
+{
+	struct vmm_e820_entry e[8];
+	struct vmm_boot_layout lay = {
+		.cmdline_addr = VMM_CMDLINE_ADDR, .cmdline_len = 2047,
+		.initrd_addr = 0x7f00000, .initrd_size = 0x1000, .rsdp_addr = VMM_ACPI_ADDR,
+	};
+	uint8_t *zp = malloc(4096);
+	int n = vmm_e820_build(128ull << 20, e, 8);
+
+	(void)state;
+	assert_non_null(zp);
+	assert_int_equal(vmm_boot_params_build(zp, NULL, 0, &lay, e, n), 0);
+	assert_int_equal(rd(zp + 0x1fe, 2), 0xaa55);
+	assert_memory_equal(zp + 0x202, "HdrS", 4);
+	assert_int_equal(rd(zp + 0x206, 2), 0x020f);
+	assert_int_equal(rd(zp + 0x238, 4), VMM_ELF_CMDLINE_SIZE);
+	assert_int_equal(rd(zp + 0x22c, 4), VMM_ELF_INITRD_ADDR_MAX);
+	assert_int_equal(zp[0x210], 0xff);
+	assert_int_equal(rd(zp + 0x228, 4), VMM_CMDLINE_ADDR);
+	assert_int_equal(rd(zp + 0x218, 4), 0x7f00000);
+	assert_int_equal(zp[0x1e8], n);
+	lay.cmdline_len = 2048;
+	assert_int_equal(vmm_boot_params_build(zp, NULL, 0, &lay, e, n), -EINVAL);
+	free(zp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -263,6 +374,9 @@ int main(void)
 		cmocka_unit_test_setup(test_boot_params_errors, make_img),
 		cmocka_unit_test_setup(test_initrd_place, make_img),
 		cmocka_unit_test(test_page_tables),
+		cmocka_unit_test_setup(test_elf_ok, make_elf),
+		cmocka_unit_test_setup(test_elf_rejects, make_elf),
+		cmocka_unit_test(test_elf_boot_params),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
