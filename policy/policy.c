@@ -114,6 +114,7 @@ static void xacl_stage(const struct pol_port *pp, enum pol_dir dir, struct rte_m
 	uint16_t idx[2][64], nk[2] = {0, 0};
 	uint32_t len[2][64];
 	int32_t rule[64];
+	bool track = env->ct && pol_xacl_stateful(pp->xacl);
 
 	for (uint16_t i = 0; i < n; i++) {
 		const struct pol_flow *f = &flows[i];
@@ -121,9 +122,11 @@ static void xacl_stage(const struct pol_port *pp, enum pol_dir dir, struct rte_m
 
 		if (verdict[i] != POL_PASS || f->family == POL_NOT_IP)
 			continue;
-		pol_ct_key(f, pp->port, dir, &ck[i]);
-		if (env->ct && pol_ct_hit(env->ct, &ck[i], env->now, f->tcp_flags, dir))
-			continue;
+		if (track) {
+			pol_ct_key(f, pp->port, dir, &ck[i]);
+			if (pol_ct_hit(env->ct, &ck[i], env->now, f->tcp_flags, dir))
+				continue;
+		}
 		pol_xacl_key(f, dir, &keys[i]);
 		kp[fam][nk[fam]] = &keys[i];
 		len[fam][nk[fam]] = pkts[i]->pkt_len;
@@ -143,7 +146,7 @@ static void xacl_stage(const struct pol_port *pp, enum pol_dir dir, struct rte_m
 			r = pol_xacl_rule(pp->xacl, (unsigned int)rule[j]);
 			if (r->action == POL_DENY)
 				verdict[i] = POL_DROP_ACL;
-			else if (r->stateful && env->ct &&
+			else if (r->stateful && track &&
 				 pol_ct_open(env->ct, &ck[i], env->now, r->idle_timeout,
 					     flows[i].tcp_flags, dir))
 				(*env->ct_full)++;

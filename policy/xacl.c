@@ -21,6 +21,7 @@ RTE_ACL_RULE_DEF(rule6, F6_N);
 struct pol_xacl_set {
 	struct rte_acl_ctx *ctx[2][2]; /* [dir: in, out][family: v4, v6] */
 	unsigned int n, n_lcores;
+	bool stateful; /* some rule is */
 	struct pol_xacl_rule *rules;
 	struct pol_hits *hits; /* [lcore * n + rule] */
 };
@@ -190,6 +191,8 @@ struct pol_xacl_set *pol_xacl_compile(const struct pol_xacl_rule *rules, unsigne
 	if (!s->rules || !s->hits)
 		goto err_nomem_free;
 	memcpy(s->rules, rules, n * sizeof(*rules));
+	for (unsigned int i = 0; i < n; i++)
+		s->stateful |= rules[i].stateful;
 	for (int d = 0; d < 2; d++) {
 		for (int f = 0; f < 2; f++) {
 			if (build_ctx(s, d ? POL_DIR_OUT : POL_DIR_IN, f ? POL_IPV6 : POL_IPV4,
@@ -276,6 +279,11 @@ bool pol_xacl_has(const struct pol_xacl_set *s, enum pol_dir dir)
 	int d = dir == POL_DIR_OUT;
 
 	return s && (s->ctx[d][0] || s->ctx[d][1]);
+}
+
+bool pol_xacl_stateful(const struct pol_xacl_set *s)
+{
+	return s && s->stateful;
 }
 
 struct pol_hits pol_xacl_hits(const struct pol_xacl_set *s, unsigned int i)

@@ -85,6 +85,9 @@ const struct pol_xacl_rule *pol_xacl_rule(const struct pol_xacl_set *s, unsigned
 /* Whether the set has rules for a direction. */
 bool pol_xacl_has(const struct pol_xacl_set *s, enum pol_dir dir);
 
+/* Whether any rule is stateful (else connection tracking has nothing to find). */
+bool pol_xacl_stateful(const struct pol_xacl_set *s);
+
 struct pol_hits pol_xacl_hits(const struct pol_xacl_set *s, unsigned int i);
 
 #endif
