@@ -372,33 +372,34 @@ static int vcpu_create(struct vmm_vm *vm, struct vcpu *c, unsigned id, char *err
 
 /* ---- loading ---- */
 
-static int read_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen,
-		     const char *what)
+/* Maps a whole regular file read-only (no copy: the kernel and the initrd
+ * are copied once, straight into guest RAM). */
+static int map_file(const char *path, uint8_t **buf, size_t *len, char *err, size_t errlen,
+		    const char *what)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t r = 0;
-	size_t got = 0;
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+	void *p;
 
-	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
 		errf(err, errlen, "cannot read %s '%s': %s", what, path,
-		     fd < 0 ? strerror(errno) : "not a regular file");
-		if (fd >= 0)
-			close(fd);
-		return fd < 0 ? -ENOENT : -EINVAL;
+		     fd < 0 ? strerror(errno) : !S_ISREG(st.st_mode) ? "not a regular file"
+									: "empty file");
+		rc = fd < 0 ? -ENOENT : -EINVAL;
+		goto out_close;
 	}
+	p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (p == MAP_FAILED) {
+		errf(err, errlen, "cannot map %s '%s': %s", what, path, strerror(errno));
+		rc = -EIO;
+		goto out_close;
+	}
+	*buf = p;
 	*len = (size_t)st.st_size;
-	*buf = malloc(*len ? *len : 1);
-	while (*buf && got < *len && (r = read(fd, *buf + got, *len - got)) > 0)
-		got += (size_t)r;
-	close(fd);
-	if (!*buf || got != *len) {
-		errf(err, errlen, "cannot read %s '%s'", what, path);
-		free(*buf);
-		*buf = NULL;
-		return -EIO;
-	}
-	return 0;
+out_close:
+	if (fd >= 0)
+		close(fd);
+	return rc;
 }
 
 static uint64_t align_up(uint64_t v, uint64_t a)
@@ -441,7 +442,7 @@ static int load_elf(struct load *l, const char *path)
 static int load_kernel(struct load *l)
 {
 	const char *path = l->vm->cfg.kernel;
-	int rc = read_file(path, &l->img, &l->len, l->err, l->errlen, "kernel");
+	int rc = map_file(path, &l->img, &l->len, l->err, l->errlen, "kernel");
 
 	if (rc < 0)
 		return rc;
@@ -470,7 +471,7 @@ static int check_size(struct load *l)
 	int rc;
 
 	if (cfg->initrd) {
-		rc = read_file(cfg->initrd, &l->rd, &l->rdlen, l->err, l->errlen, "initrd");
+		rc = map_file(cfg->initrd, &l->rd, &l->rdlen, l->err, l->errlen, "initrd");
 		if (rc < 0)
 			return rc;
 	}
@@ -574,8 +575,10 @@ static int load_guest(struct vmm_vm *vm, char *err, size_t errlen)
 		rc = write_cmdline(&l, base);
 	if (rc == 0)
 		rc = write_firmware(&l, base);
-	free(l.rd);
-	free(l.img);
+	if (l.rd)
+		munmap(l.rd, l.rdlen);
+	if (l.img)
+		munmap(l.img, l.len);
 	return rc;
 }
 

@@ -11,19 +11,21 @@
 # (reserved inside the sandbox; directly only when the host has them free).
 #
 # --memory above 3 GiB also checks the RAM above the 32-bit hole (at 4 GiB).
+# --vmlinux boots the uncompressed ELF vmlinux instead of the bzImage.
 #
-#   vmm_boot.sh --vmm PATH --cpus N [--memory MIB] [--hugepages]
+#   vmm_boot.sh --vmm PATH --cpus N [--memory MIB] [--hugepages] [--vmlinux]
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/scripts/lib.sh"
 . "$TOP/scripts/vm-runner.sh"
 
-vmm= cpus=1 mem=256 huge=()
+vmm= cpus=1 mem=256 huge=() vmlinux=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--vmm) vmm=$2; shift 2 ;;
 	--cpus) cpus=$2; shift 2 ;;
 	--memory) mem=$2; shift 2 ;;
+	--vmlinux) vmlinux=1; shift ;;
 	--hugepages) huge=(--hugepages); shift ;;
 	*) echo "usage: $0 --vmm PATH --cpus N" >&2; exit 2 ;;
 	esac
@@ -38,6 +40,9 @@ if [ ! -e /dev/kvm ] && ! command -v qemu-system-x86_64 >/dev/null; then
 fi
 img=$(timeout 900 "$TOP/scripts/guest-image") || { echo "FAIL: scripts/guest-image failed"; exit 1; }
 eval "$img"
+kernel=$HVNET_KERNEL
+[ $vmlinux = 1 ] && kernel=$HVNET_VMLINUX
+echo "kernel: $kernel"
 
 # What the guest runs: uname, nproc and the dmesg lines of interest
 # (ACPI, serial, anything error-like), between markers.
@@ -59,7 +64,7 @@ if [ ${#huge[@]} -gt 0 ]; then
 	fi
 fi
 start=$(date +%s.%N)
-HVNET_VM_TIMEOUT=150 hvnet_vm_run "$vmm" "$vmm" --kernel "$HVNET_KERNEL" --initrd "$HVNET_INITRD" \
+HVNET_VM_TIMEOUT=150 hvnet_vm_run "$vmm" "$vmm" --kernel "$kernel" --initrd "$HVNET_INITRD" \
 	--cpus "$cpus" --memory "$mem" "${huge[@]}" \
 	--cmdline "console=ttyS0 loglevel=4 hvnet_run64=$run64" >"$log" 2>"$err" </dev/null
 rc=$?

@@ -39,6 +39,10 @@ expect 2 'no kernel given' --memory 128
 expect 2 "cannot read kernel '/nonexistent/k': No such file" --kernel /nonexistent/k
 expect 2 "kernel '$tmp/zeros' is not a bzImage" --kernel "$tmp/zeros"
 expect 2 "is not a bzImage" --kernel /etc/hostname
+: >"$tmp/empty"
+expect 2 "cannot read kernel '$tmp/empty': empty file" --kernel "$tmp/empty"
+expect 2 "cannot read kernel '/tmp': not a regular file" --kernel /tmp
+expect 2 "is an ELF file but not a loadable x86-64 kernel" --kernel /bin/true
 expect 2 'without a 64-bit relocatable entry point' --kernel "$tmp/old-bzimage"
 expect 2 'memory too small: 16 MiB' --kernel "$K" --memory 16
 expect 2 'memory too small: 48 MiB given, this kernel needs at least [0-9]+ MiB' --kernel "$K" --memory 48

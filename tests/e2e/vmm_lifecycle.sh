@@ -24,5 +24,6 @@ img=$(timeout 900 "$TOP/scripts/guest-image") || { echo "FAIL: scripts/guest-ima
 eval "$img"
 hvnet_vm_detect "$vmm"
 echo "mode: $HVNET_VM_MODE"
+# the ELF vmlinux: no decompression, so both boots are quicker
 HVNET_VM_TIMEOUT=200 hvnet_vm_run "$vmm" bash "$TOP/tests/e2e/vmm_lifecycle_inner.sh" "$vmm" \
-	"$HVNET_KERNEL" "$HVNET_INITRD"
+	"$HVNET_VMLINUX" "$HVNET_INITRD"
