@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,6 +30,10 @@ struct vmm_console {
 	int listen_fd;       /* unix: listening socket */
 	int client;          /* unix: connected client or -1, under client_lock */
 	pthread_mutex_t client_lock;
+	struct termios saved_tty; /* stdout: the terminal's mode to restore */
+	int tty_raw;
+	uint8_t *backlog;    /* unix: last VMM_CONSOLE_BACKLOG bytes, under client_lock */
+	size_t backlog_head, backlog_len;
 	int stop_pipe[2];    /* wakes the input thread on close */
 	char *path;          /* unix socket path to unlink */
 	pthread_t thread;
@@ -67,12 +72,30 @@ static int open_unix(struct vmm_console *c, const char *path)
 	return c->path ? 0 : -ENOMEM;
 }
 
+/* An interactive terminal on stdin goes raw (keys to the guest as typed),
+ * except that Ctrl-C still signals vmm, which stops the guest. */
+static void tty_raw(struct vmm_console *c)
+{
+	struct termios t;
+
+	/* only in the foreground: a background process changing it would stop */
+	if (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp() ||
+	    tcgetattr(STDIN_FILENO, &c->saved_tty) < 0)
+		return;
+	t = c->saved_tty;
+	cfmakeraw(&t); /* the guest's output already has its \r\n */
+	t.c_lflag |= ISIG;
+	if (tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0)
+		c->tty_raw = 1;
+}
+
 static int open_backend(struct vmm_console *c, const char *spec)
 {
 	if (strcmp(spec, "stdout") == 0) {
 		c->kind = CON_STDOUT;
 		c->out_fd = STDOUT_FILENO;
 		c->in_fd = STDIN_FILENO;
+		tty_raw(c);
 		return 0;
 	}
 	if (strncmp(spec, "file:", 5) == 0 && spec[5]) {
@@ -82,6 +105,9 @@ static int open_backend(struct vmm_console *c, const char *spec)
 	}
 	if (strncmp(spec, "unix:", 5) == 0 && spec[5]) {
 		c->kind = CON_UNIX;
+		c->backlog = malloc(VMM_CONSOLE_BACKLOG);
+		if (!c->backlog)
+			return -ENOMEM;
 		return open_unix(c, spec + 5);
 	}
 	return -EINVAL;
@@ -126,6 +152,8 @@ void vmm_console_close(struct vmm_console *c)
 		}
 		pthread_join(c->thread, NULL);
 	}
+	if (c->tty_raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &c->saved_tty);
 	if (c->kind == CON_FILE && c->out_fd >= 0)
 		close(c->out_fd);
 	if (c->client >= 0)
@@ -140,6 +168,7 @@ void vmm_console_close(struct vmm_console *c)
 	}
 	free(c->path);
 	free(c->marker);
+	free(c->backlog);
 	pthread_mutex_destroy(&c->client_lock);
 	free(c);
 }
@@ -178,6 +207,33 @@ static void write_all(int fd, const uint8_t *buf, size_t n, int nonblock)
 	}
 }
 
+/* Keeps the newest output for clients that connect later. client_lock held. */
+static void backlog_add(struct vmm_console *c, const uint8_t *buf, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		size_t at = (c->backlog_head + c->backlog_len) % VMM_CONSOLE_BACKLOG;
+
+		c->backlog[at] = buf[i];
+		if (c->backlog_len < VMM_CONSOLE_BACKLOG)
+			c->backlog_len++;
+		else
+			c->backlog_head = (c->backlog_head + 1) % VMM_CONSOLE_BACKLOG;
+	}
+}
+
+/* Sends the backlog to a new client (in at most two pieces). client_lock held. */
+static void backlog_replay(struct vmm_console *c, int fd)
+{
+	size_t first = VMM_CONSOLE_BACKLOG - c->backlog_head;
+
+	if (first > c->backlog_len)
+		first = c->backlog_len;
+	write_all(fd, c->backlog + c->backlog_head, first, 1);
+	write_all(fd, c->backlog, c->backlog_len - first, 1);
+}
+
 void vmm_console_write(struct vmm_console *c, const uint8_t *buf, size_t n)
 {
 	int fd;
@@ -191,6 +247,7 @@ void vmm_console_write(struct vmm_console *c, const uint8_t *buf, size_t n)
 		return;
 	}
 	pthread_mutex_lock(&c->client_lock);
+	backlog_add(c, buf, n);
 	fd = c->client;
 	if (fd >= 0)
 		write_all(fd, buf, n, 1);
@@ -255,6 +312,8 @@ static void *input_thread(void *arg)
 
 			pthread_mutex_lock(&c->client_lock);
 			c->client = fd;
+			if (fd >= 0)
+				backlog_replay(c, fd);
 			pthread_mutex_unlock(&c->client_lock);
 			continue;
 		}

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * Console backends for the guest's serial port: "stdout" (output to fd 1,
- * input from fd 0), "file:PATH" (output appended to PATH, no input) and
+ * input from fd 0, a terminal there put in raw mode but for Ctrl-C, and
+ * restored on close), "file:PATH" (output appended to PATH, no input) and
  * "unix:PATH" (a listening unix socket; one client at a time gets the output
- * and sends input; output while nobody is connected is dropped). Also keeps
+ * and sends input; a client that connects first receives the last
+ * VMM_CONSOLE_BACKLOG bytes written before, e.g. the boot log). Also keeps
  * the boot clock: the time of the first output byte and of the first line
  * containing a marker string (the guest init's "HVNET-GUEST-INIT").
  * Threads: vmm_console_write from vCPU threads (serialised by the UART lock);
@@ -16,6 +18,8 @@
 #include <stdint.h>
 
 struct vmm_console;
+
+#define VMM_CONSOLE_BACKLOG (64 * 1024)
 
 /* Receives console input for the guest; returns bytes accepted. */
 typedef size_t vmm_console_input_fn(void *opaque, const uint8_t *buf, size_t n);

@@ -74,4 +74,39 @@ else
 	echo "FAIL: --probe: exit $rc, output '$out'"
 	fails=$((fails + 1))
 fi
+# console on a terminal: raw while vmm runs (Ctrl-C still signals it),
+# exit 4 on Ctrl-C, the terminal's mode restored afterwards
+if out=$(timeout 30 python3 - "$vmm" "$K" <<'PY'
+import fcntl, os, pty, subprocess, sys, termios, time
+vmm, kernel = sys.argv[1], sys.argv[2]
+m, s = pty.openpty()
+before = termios.tcgetattr(s)
+def ctty():
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+p = subprocess.Popen([vmm, "--kernel", kernel, "--memory", "128"], stdin=s, stdout=s,
+                     stderr=subprocess.DEVNULL, preexec_fn=ctty)
+for _ in range(100):  # until vmm has switched the terminal
+    if not termios.tcgetattr(s)[3] & termios.ICANON:
+        break
+    time.sleep(0.05)
+during = termios.tcgetattr(s)
+os.write(m, b"\x03")
+try:
+    rc = p.wait(timeout=10)
+except subprocess.TimeoutExpired:
+    p.kill()
+    rc = "hung"
+ok = (not during[3] & termios.ICANON) and during[3] & termios.ISIG and rc == 4 \
+    and termios.tcgetattr(s) == before
+print("raw=%s isig=%s rc=%s restored=%s" % (not during[3] & termios.ICANON,
+      bool(during[3] & termios.ISIG), rc, termios.tcgetattr(s) == before))
+sys.exit(0 if ok else 1)
+PY
+); then
+	echo "ok: terminal console: $out"
+else
+	echo "FAIL: terminal console: $out"
+	fails=$((fails + 1))
+fi
 [ $fails -eq 0 ] || { echo "$fails failures"; exit 1; }

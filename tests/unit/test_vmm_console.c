@@ -3,7 +3,8 @@
  * Unit tests of the console backends and the init-marker clock
  * (vmm/console.c): file output, marker detection across writes and after
  * lines longer than the line buffer, bad specs, and the unix socket backend
- * (output to a connected client, client input to the guest callback).
+ * (output to a connected client, client input to the guest callback, the
+ * backlog a client gets on connecting, bounded to its newest 64 KiB).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -137,11 +138,26 @@ static void sleep_ms(long ms)
 	nanosleep(&ts, NULL);
 }
 
+/* Reads exactly n bytes (or fewer on a 2 s timeout / EOF). */
+static size_t read_n(int fd, void *buf, size_t n)
+{
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n && poll(&p, 1, 2000) == 1) {
+		r = read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
 static void test_unix(void **state)
 {
 	char spec[128], path[100], buf[16];
 	struct vmm_console *c;
-	struct pollfd p;
 	int fd, i;
 
 	(void)state;
@@ -150,7 +166,7 @@ static void test_unix(void **state)
 	c = vmm_console_open(spec, NULL);
 	assert_non_null(c);
 	assert_int_equal(vmm_console_start_input(c, on_input, NULL), 0);
-	put(c, "dropped"); /* nobody connected */
+	put(c, "dropped"); /* nobody connected: kept in the backlog */
 	fd = connect_to(path);
 	for (i = 0; i < 200 && ninput == 0; i++) { /* wait until accepted */
 		put(c, "");
@@ -160,14 +176,40 @@ static void test_unix(void **state)
 	assert_true(ninput > 0);
 	assert_int_equal(input[0], 'k');
 	put(c, "hello");
-	p.fd = fd;
-	p.events = POLLIN;
-	assert_int_equal(poll(&p, 1, 2000), 1);
-	assert_int_equal(read(fd, buf, sizeof(buf)), 5);
-	assert_memory_equal(buf, "hello", 5);
+	assert_int_equal(read_n(fd, buf, 12), 12);
+	assert_memory_equal(buf, "droppedhello", 12); /* backlog first, then live output */
 	close(fd);
 	vmm_console_close(c);
 	assert_int_equal(access(path, F_OK), -1); /* socket removed */
+}
+
+static void test_unix_backlog_bounded(void **state)
+{
+	static uint8_t out[70000], got[VMM_CONSOLE_BACKLOG];
+	char spec[128], path[100];
+	struct vmm_console *c;
+	struct pollfd p;
+	size_t i;
+	int fd;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/backlog.sock", dir);
+	snprintf(spec, sizeof(spec), "unix:%s", path);
+	c = vmm_console_open(spec, NULL);
+	assert_non_null(c);
+	for (i = 0; i < sizeof(out); i++)
+		out[i] = (uint8_t)(i % 251);
+	vmm_console_write(c, out, 1000);
+	vmm_console_write(c, out + 1000, sizeof(out) - 1000);
+	assert_int_equal(vmm_console_start_input(c, on_input, NULL), 0);
+	fd = connect_to(path);
+	assert_int_equal(read_n(fd, got, VMM_CONSOLE_BACKLOG), VMM_CONSOLE_BACKLOG);
+	assert_memory_equal(got, out + sizeof(out) - VMM_CONSOLE_BACKLOG, VMM_CONSOLE_BACKLOG);
+	p.fd = fd;
+	p.events = POLLIN;
+	assert_int_equal(poll(&p, 1, 100), 0); /* nothing more than the newest 64 KiB */
+	close(fd);
+	vmm_console_close(c);
 }
 
 int main(void)
@@ -177,6 +219,7 @@ int main(void)
 		cmocka_unit_test(test_no_marker_in_other_lines),
 		cmocka_unit_test(test_bad_specs),
 		cmocka_unit_test(test_unix),
+		cmocka_unit_test(test_unix_backlog_bounded),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
