@@ -34,6 +34,8 @@ static const char usage_text[] =
 	"  --console SPEC    where COM1 goes (default stdout; input from stdin)\n"
 	"  --hugepages       back guest RAM with 2 MiB hugetlbfs pages\n"
 	"  --quiet           no timing report on stderr\n"
+	"  --vmbus-acpi      add the VMBus device to the DSDT (developer option: there\n"
+	"                    is no VMBus host yet, the guest only sees the device)\n"
 	"  --probe           exit 0 if this host's KVM runs 64-bit guests, 1 if not\n"
 	"\n"
 	"Timing: vmm prints on stderr the time from its start to the guest console\n"
@@ -41,7 +43,7 @@ static const char usage_text[] =
 	"Exit status: 0 guest powered off, 1 VMM/KVM error, 2 usage or configuration\n"
 	"error, 3 guest reset/reboot (or triple fault), 4 stopped by SIGTERM/SIGINT/SIGHUP.\n";
 
-enum { OPT_PROBE = 256, OPT_TIMEOUT, OPT_HUGE, OPT_QUIET, OPT_VSWITCHD, OPT_NIC };
+enum { OPT_PROBE = 256, OPT_TIMEOUT, OPT_HUGE, OPT_QUIET, OPT_VSWITCHD, OPT_NIC, OPT_VMBUS_ACPI };
 
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
@@ -96,10 +98,13 @@ int main(int argc, char **argv)
 		{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT },
 		{ "vswitchd", required_argument, NULL, OPT_VSWITCHD },
 		{ "nic", required_argument, NULL, OPT_NIC },
+		{ "vmbus-acpi", no_argument, NULL, OPT_VMBUS_ACPI },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
+	static unsigned vmbus_irq = 5;
+	static const struct vmm_acpi_device vmbus_device = { vmm_acpi_emit_vmbus, &vmbus_irq };
 	struct vmm_vm_config cfg = { .memory_mib = VMM_DEFAULT_MEMORY_MIB, .cpus = 1 };
 	uint64_t v, timeout_ms = 1000;
 	int probe = 0, opt, rc;
@@ -118,6 +123,10 @@ int main(int argc, char **argv)
 		case 's': cfg.console = optarg; break;
 		case OPT_HUGE: cfg.hugetlb = true; break;
 		case OPT_QUIET: cfg.quiet = true; break;
+		case OPT_VMBUS_ACPI:
+			cfg.acpi_devices = &vmbus_device;
+			cfg.n_acpi_devices = 1;
+			break;
 		case OPT_PROBE: probe = 1; break;
 		case 'm':
 			if (parse_uint(optarg, UINT32_MAX, &cfg.memory_mib) < 0)

@@ -537,7 +537,11 @@ static int write_cmdline(struct load *l, uint8_t *base)
 /* ACPI tables, e820 map, zero page and boot page tables. */
 static int write_firmware(struct load *l, uint8_t *base)
 {
-	struct vmm_acpi_config acfg = { .ncpus = l->vm->ncpus };
+	struct vmm_acpi_config acfg = {
+		.ncpus = l->vm->ncpus,
+		.devices = l->vm->cfg.acpi_devices,
+		.ndevices = l->vm->cfg.n_acpi_devices,
+	};
 	struct vmm_e820_entry e820[8];
 	long acpi_len;
 	int n, rc;

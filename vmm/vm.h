@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "acpi.h"
+
 struct vmm_vm;
 
 /* Why a VM stopped; also vmm's exit status (documented in vmm --help). */
@@ -41,6 +43,9 @@ struct vmm_vm_config {
 	bool hugetlb;
 	bool quiet;             /* no timing report on stderr */
 	uint64_t start_ns;      /* vmm_now_ns() at process start, for the report */
+	/* extra DSDT devices (e.g. the VMBus device), copied by vmm_vm_new */
+	const struct vmm_acpi_device *acpi_devices;
+	unsigned n_acpi_devices;
 };
 
 /*

@@ -12,20 +12,25 @@
 #
 # --memory above 3 GiB also checks the RAM above the 32-bit hole (at 4 GiB).
 # --vmlinux boots the uncompressed ELF vmlinux instead of the bzImage.
+# --vmbus-acpi adds the VMBus device to the DSDT and checks that the guest's
+# ACPI namespace has it (\_SB.VMBS, _HID "VMBus", _STA 0xF); without it, it
+# must be absent.
 #
 #   vmm_boot.sh --vmm PATH --cpus N [--memory MIB] [--hugepages] [--vmlinux]
+#               [--vmbus-acpi]
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/scripts/lib.sh"
 . "$TOP/scripts/vm-runner.sh"
 
-vmm= cpus=1 mem=256 huge=() vmlinux=0
+vmm= cpus=1 mem=256 huge=() vmlinux=0 vmbus=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--vmm) vmm=$2; shift 2 ;;
 	--cpus) cpus=$2; shift 2 ;;
 	--memory) mem=$2; shift 2 ;;
 	--vmlinux) vmlinux=1; shift ;;
+	--vmbus-acpi) vmbus=(--vmbus-acpi); shift ;;
 	--hugepages) huge=(--hugepages); shift ;;
 	*) echo "usage: $0 --vmm PATH --cpus N" >&2; exit 2 ;;
 	esac
@@ -46,7 +51,10 @@ echo "kernel: $kernel"
 
 # What the guest runs: uname, nproc and the dmesg lines of interest
 # (ACPI, serial, anything error-like), between markers.
-guest_cmd='uname -r; nproc; grep MemTotal /proc/meminfo; echo HVNET-DMESG-BEGIN
+guest_cmd='uname -r; nproc; grep MemTotal /proc/meminfo
+v=/sys/bus/acpi/devices/VMBUS:00
+echo "vmbus-acpi: $(cat $v/status $v/hid $v/uid $v/path 2>/dev/null | tr "\n" " ")"
+echo HVNET-DMESG-BEGIN
 dmesg | grep -i -E "acpi|ttys|serial|8250|error|fail|firmware bug|nobody cared|irq|call trace|warning|xsave|pci|tsc|smp|e820"
 echo HVNET-DMESG-END'
 run64=$(printf '%s' "$guest_cmd" | base64 -w0)
@@ -65,7 +73,7 @@ if [ ${#huge[@]} -gt 0 ]; then
 fi
 start=$(date +%s.%N)
 HVNET_VM_TIMEOUT=150 hvnet_vm_run "$vmm" "$vmm" --kernel "$kernel" --initrd "$HVNET_INITRD" \
-	--cpus "$cpus" --memory "$mem" "${huge[@]}" \
+	--cpus "$cpus" --memory "$mem" "${huge[@]}" "${vmbus[@]}" \
 	--cmdline "console=ttyS0 loglevel=4 hvnet_run64=$run64" >"$log" 2>"$err" </dev/null
 rc=$?
 end=$(date +%s.%N)
@@ -80,6 +88,15 @@ got_cpus=$(echo "$out" | sed -n 2p)
 [ "$got_rel" = "$HVNET_KERNEL_RELEASE" ] && pass "uname -r = $got_rel" ||
 	fail "uname -r: got '$got_rel', want '$HVNET_KERNEL_RELEASE'"
 [ "$got_cpus" = "$cpus" ] && pass "nproc = $got_cpus" || fail "nproc: got '$got_cpus', want '$cpus'"
+got_vmbus=$(echo "$out" | sed -n 4p)
+if [ ${#vmbus[@]} -gt 0 ]; then
+	[ "$got_vmbus" = 'vmbus-acpi: 15 VMBUS 0 \_SB_.VMBS ' ] &&
+		pass "guest ACPI has the VMBus device: ${got_vmbus#vmbus-acpi: }" ||
+		fail "VMBus ACPI device: got '$got_vmbus'"
+else
+	[ "$got_vmbus" = 'vmbus-acpi: ' ] && pass "no VMBus ACPI device unless asked" ||
+		fail "unexpected VMBus ACPI device: '$got_vmbus'"
+fi
 got_kb=$(echo "$out" | sed -n 3p | awk '{print $2}')
 # the kernel keeps its image (~30 MiB) and a few percent (struct pages) for itself
 [ "${got_kb:-0}" -gt $((mem * 1024 * 85 / 100 - 32768)) ] && [ "${got_kb:-0}" -le $((mem * 1024)) ] &&
