@@ -35,7 +35,7 @@ struct vsw_dp_lcore {
 	const struct vsw_dp_config *cfg;
 	uint32_t now;
 	uint64_t tsc;
-	uint64_t busy_cycles, start_tsc, fdb_full, ct_full;
+	uint64_t fdb_full, ct_full;
 	struct hvnet_ext_ctx ext_ctx[VSW_BURST];
 	uint16_t n_dirty;
 	uint16_t dirty[VSW_MAX_PORTS];
@@ -49,6 +49,7 @@ struct vsw_dp {
 	struct pol_ct *ct;
 	struct rte_mempool *pool;
 	struct rte_rcu_qsbr *qs;
+	uint64_t tsc_hz;
 	unsigned int n_lcores;
 	unsigned int lcore_ids[VSW_MAX_LCORES];
 	bool running;
@@ -532,8 +533,17 @@ static void stage_flush(struct vsw_dp_lcore *lc)
 	lc->n_dirty = 0;
 }
 
+/* Reads the clock once per loop iteration that has frames (rdtsc is not free in a VM). */
+static inline void clock_once(struct vsw_dp_lcore *lc)
+{
+	if (!lc->tsc) {
+		lc->tsc = rte_rdtsc();
+		lc->now = (uint32_t)(lc->tsc / lc->dp->tsc_hz);
+	}
+}
+
 static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_config *cfg,
-			      uint16_t in, uint32_t now, uint64_t tsc)
+			      uint16_t in)
 {
 	const struct vsw_dp_port *p = &cfg->ports[in];
 	struct rte_mbuf *pkts[VSW_BURST];
@@ -543,6 +553,7 @@ static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_confi
 	n = p->rx(p->ctx, pkts, VSW_BURST);
 	if (n == 0)
 		return 0;
+	clock_once(lc);
 	if (p->n_taps)
 		tap(lc, p, VSW_CAPTURE_IN, pkts, n);
 	if (p->mirror == VSW_MIRROR_SOURCE)
@@ -550,8 +561,8 @@ static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_confi
 	b.lc = lc;
 	b.cfg = cfg;
 	b.in = in;
-	b.now = now;
-	b.tsc = tsc;
+	b.now = lc->now;
+	b.tsc = lc->tsc;
 	b.steered = false;
 	stage_classify(&b, pkts, n);
 	stage_ext(&b);
@@ -568,21 +579,16 @@ unsigned int vsw_dp_run_once(struct vsw_dp *dp, unsigned int idx)
 {
 	struct vsw_dp_lcore *lc = dp->lc[idx];
 	const struct vsw_dp_config *cfg = __atomic_load_n(&dp->cfg, __ATOMIC_ACQUIRE);
-	uint64_t t0 = rte_rdtsc();
-	uint32_t now = (uint32_t)(t0 / rte_get_tsc_hz());
 	unsigned int got = 0;
 
 	lc->cfg = cfg;
-	lc->now = now;
-	lc->tsc = t0;
+	lc->tsc = 0; /* read at the first frame: idle polls read no clock */
 	for (uint16_t i = 0; i < cfg->n_rx[idx]; i++) {
 		uint16_t in = cfg->rx_ports[idx][i];
 
 		if (cfg->ports[in].up)
-			got += poll_port(lc, cfg, in, now, t0);
+			got += poll_port(lc, cfg, in);
 	}
-	if (got)
-		lc->busy_cycles += rte_rdtsc() - t0;
 	return got;
 }
 
@@ -593,7 +599,6 @@ static int lcore_main(void *arg)
 
 	rte_rcu_qsbr_thread_register(dp->qs, lc->idx);
 	rte_rcu_qsbr_thread_online(dp->qs, lc->idx);
-	lc->start_tsc = rte_rdtsc();
 	while (!dp->stop) {
 		vsw_dp_run_once(dp, lc->idx);
 		rte_rcu_qsbr_quiescent(dp->qs, lc->idx);
@@ -628,6 +633,7 @@ struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb, struct 
 	if (!dp->cfg)
 		goto err_free;
 	dp->n_lcores = n_lcores;
+	dp->tsc_hz = rte_get_tsc_hz();
 	dp->fdb = fdb;
 	dp->ct = ct;
 	dp->pool = pool;
@@ -729,14 +735,6 @@ uint64_t vsw_dp_fdb_full(const struct vsw_dp *dp)
 uint64_t vsw_dp_ct_full(const struct vsw_dp *dp)
 {
 	return sum_lcores(dp, offsetof(struct vsw_dp_lcore, ct_full));
-}
-
-void vsw_dp_cycles(const struct vsw_dp *dp, unsigned int idx, uint64_t *busy, uint64_t *total)
-{
-	const struct vsw_dp_lcore *lc = dp->lc[idx];
-
-	*busy = lc->busy_cycles;
-	*total = lc->start_tsc ? rte_rdtsc() - lc->start_tsc : 0;
 }
 
 unsigned int vsw_dp_n_lcores(const struct vsw_dp *dp)

@@ -136,9 +136,6 @@ uint64_t vsw_dp_fdb_full(const struct vsw_dp *dp);
 /* Datapath-wide totals: connections not tracked because the table was full. */
 uint64_t vsw_dp_ct_full(const struct vsw_dp *dp);
 
-/* Busy and total TSC cycles of loop idx since start (for cycles-per-packet). */
-void vsw_dp_cycles(const struct vsw_dp *dp, unsigned int idx, uint64_t *busy, uint64_t *total);
-
 unsigned int vsw_dp_n_lcores(const struct vsw_dp *dp);
 
 #endif

@@ -507,18 +507,6 @@ int vsw_fdb_flush_switch(struct vsw *vsw, const char *name, struct ctl_err *err)
 	return (int)vsw_fdb_flush(vsw->fdb, &f);
 }
 
-void vsw_cycles(struct vsw *vsw, uint64_t *busy, uint64_t *total)
-{
-	*busy = *total = 0;
-	for (unsigned int i = 0; i < vsw->opts.n_lcores; i++) {
-		uint64_t b, t;
-
-		vsw_dp_cycles(vsw->dp, i, &b, &t);
-		*busy += b;
-		*total += t;
-	}
-}
-
 /* Takes ending capture sessions out of the datapath and frees finished ones. */
 static void reap_captures(struct vsw *vsw)
 {

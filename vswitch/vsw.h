@@ -169,9 +169,6 @@ int vsw_ext_del(struct vsw *vsw, const char *sw, const char *name, struct ctl_er
 /* Extensions (of one switch, or all) with their statistics and counters. */
 json_t *vsw_ext_json(struct vsw *vsw, const char *sw, struct ctl_err *err);
 
-/* Busy and total TSC cycles of all datapath loops since start (for cycles per packet). */
-void vsw_cycles(struct vsw *vsw, uint64_t *busy, uint64_t *total);
-
 /* JSON views, for the control protocol; NULL with err set when the object is unknown. */
 json_t *vsw_status_json(struct vsw *vsw);
 json_t *vsw_switch_list_json(struct vsw *vsw);
