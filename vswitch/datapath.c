@@ -298,24 +298,59 @@ static void steer(struct burst *b, const struct frame *f, uint16_t fwd)
 }
 
 /* Stage 2: learn the source addresses of the burst. */
+static inline bool same_key(const struct vsw_fdb_key *a, const struct vsw_fdb_key *b)
+{
+	const uint64_t *x = (const uint64_t *)a, *y = (const uint64_t *)b;
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/*
+ * Looks up keys[0..n) in bulk, once per run of equal consecutive keys
+ * (frames of one flow travel together): pos[i] is the position of keys[i],
+ * uniq[] lists the index of the first key of each run. Returns how many
+ * runs.
+ */
+static uint16_t lookup_runs(const struct rte_hash *h, const struct vsw_fdb_key *keys, uint16_t n,
+			    int32_t *pos, uint16_t *uniq)
+{
+	const void *k[VSW_BURST];
+	int32_t p[VSW_BURST];
+	uint16_t run[VSW_BURST], nu = 0;
+
+	for (uint16_t i = 0; i < n; i++) {
+		if (i && same_key(&keys[i], &keys[i - 1])) {
+			run[i] = run[i - 1];
+			continue;
+		}
+		run[i] = nu;
+		uniq[nu] = i;
+		k[nu++] = &keys[i];
+	}
+	rte_hash_lookup_bulk(h, k, nu, p);
+	for (uint16_t i = 0; i < n; i++)
+		pos[i] = p[run[i]];
+	return nu;
+}
+
 static void stage_learn(struct burst *b)
 {
-	const struct rte_hash *h = vsw_fdb_hash(b->lc->dp->fdb);
-	const void *keys[VSW_BURST];
+	struct vsw_fdb *fdb = b->lc->dp->fdb;
+	uint16_t uniq[VSW_BURST], nu;
 	int32_t pos[VSW_BURST];
 
-	for (uint16_t i = 0; i < b->n; i++)
-		keys[i] = &b->src[i];
-	rte_hash_lookup_bulk(h, keys, b->n, pos);
-	for (uint16_t i = 0; i < b->n; i++) {
+	nu = lookup_runs(vsw_fdb_hash(fdb), b->src, b->n, pos, uniq);
+	for (uint16_t u = 0; u < nu; u++) {
+		uint16_t i = uniq[u];
+
 		if (b->src[i].mac[0] & 1)
 			continue; /* a group address is never a source */
 		if (pos[i] < 0) {
-			if (vsw_fdb_learn(b->lc->dp->fdb, &b->src[i], b->in, b->now))
+			if (vsw_fdb_learn(fdb, &b->src[i], b->in, b->now))
 				b->lc->fdb_full++;
 			continue;
 		}
-		vsw_fdb_touch(vsw_fdb_entry(b->lc->dp->fdb, pos[i]), b->in, b->now);
+		vsw_fdb_touch(vsw_fdb_entry(fdb, pos[i]), b->in, b->now);
 	}
 }
 
@@ -452,13 +487,10 @@ static void flood(struct burst *b, const struct frame *f)
 /* Stage 3: look destinations up and forward each frame. */
 static void stage_forward(struct burst *b)
 {
-	const struct rte_hash *h = vsw_fdb_hash(b->lc->dp->fdb);
-	const void *keys[VSW_BURST];
+	uint16_t uniq[VSW_BURST];
 	int32_t pos[VSW_BURST];
 
-	for (uint16_t i = 0; i < b->n; i++)
-		keys[i] = &b->dst[i];
-	rte_hash_lookup_bulk(h, keys, b->n, pos);
+	lookup_runs(vsw_fdb_hash(b->lc->dp->fdb), b->dst, b->n, pos, uniq);
 	for (uint16_t i = 0; i < b->n; i++) {
 		const struct frame *f = &b->f[i];
 		uint16_t out;
