@@ -338,11 +338,12 @@ int main(int argc, char **argv)
 	static const struct option longopts[] = {
 		{"runs", required_argument, NULL, 'r'},	   {"seconds", required_argument, NULL, 's'},
 		{"json", required_argument, NULL, 'j'},	   {"size", required_argument, NULL, 'z'},
-		{"quick", no_argument, NULL, 'q'},	   {NULL, 0, NULL, 0},
+		{"quick", no_argument, NULL, 'q'},	   {"only", required_argument, NULL, 'o'},
+		{NULL, 0, NULL, 0},
 	};
 	int runs = 3, opt, eal, n_scen = (int)RTE_DIM(all);
 	double secs = 2.0, base = 0, base_cpu = 0;
-	const char *json_path = NULL;
+	const char *json_path = NULL, *only = NULL;
 	unsigned int lcore;
 	struct ctl_err err;
 	json_t *out, *list;
@@ -363,6 +364,8 @@ int main(int argc, char **argv)
 			frame_size = (uint16_t)atoi(optarg);
 		else if (opt == 'q')
 			n_scen = 2; /* smoke: l2 and one rule */
+		else if (opt == 'o')
+			only = optarg;
 		else
 			return 2;
 	}
@@ -396,6 +399,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n_scen; i++) {
 		double mpps[15], cpu[15];
 
+		if (only && i && strcmp(only, all[i].name))
+			continue; /* l2 always runs: it is the reference */
 		for (int r = 0; r < runs; r++) {
 			struct sample s;
 
