@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -83,15 +84,19 @@ static void test_bad_sizes(void **state)
 	vmm_memory_free(NULL);
 }
 
-static long meminfo(const char *fmt)
+/* The value of a /proc/meminfo line "key: N". */
+static long meminfo(const char *key)
 {
 	FILE *f = fopen("/proc/meminfo", "r");
+	size_t klen = strlen(key);
 	char line[128];
 	long n = 0;
 
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, fmt, &n) == 1)
+		if (strncmp(line, key, klen) == 0 && line[klen] == ':') {
+			n = strtol(line + klen + 1, NULL, 10);
 			break;
+		}
 	if (f)
 		fclose(f);
 	return n;
@@ -99,7 +104,7 @@ static long meminfo(const char *fmt)
 
 static long free_hugepages(void)
 {
-	return meminfo("HugePages_Free: %ld");
+	return meminfo("HugePages_Free");
 }
 
 /* More 2 MiB pages than the pool can ever hold (its size plus overcommit). */
@@ -113,7 +118,7 @@ static long impossible_hugepages(void)
 			over = 0;
 		fclose(f);
 	}
-	return meminfo("HugePages_Total: %ld") + over + 64;
+	return meminfo("HugePages_Total") + over + 64;
 }
 
 static void test_hugetlb(void **state)
