@@ -134,31 +134,59 @@ err_free:
 	return NULL;
 }
 
+/*
+ * Copies up to snaplen bytes of m into a fresh single-segment mbuf c, with
+ * the capture metadata in front. Longer frames fall back to a chained copy.
+ */
+static struct rte_mbuf *copy_frame(struct vsw_capture *cap, struct rte_mbuf *m, struct rte_mbuf *c,
+				   uint16_t ifidx, uint8_t dir, uint64_t tsc)
+{
+	uint32_t len = RTE_MIN(m->pkt_len, cap->prm.snaplen);
+	struct copy_meta *meta;
+
+	if (len + sizeof(*meta) > rte_pktmbuf_tailroom(c) || !rte_pktmbuf_is_contiguous(m)) {
+		rte_pktmbuf_free(c);
+		c = rte_pktmbuf_copy(m, cap->prm.pool, 0, cap->prm.snaplen);
+		if (!c)
+			return NULL;
+	} else {
+		memcpy(rte_pktmbuf_append(c, (uint16_t)len), rte_pktmbuf_mtod(m, void *), len);
+	}
+	meta = (struct copy_meta *)rte_pktmbuf_prepend(c, sizeof(*meta));
+	if (!meta) {
+		rte_pktmbuf_free(c);
+		return NULL;
+	}
+	*meta = (struct copy_meta){.tsc = tsc, .orig_len = m->pkt_len, .ifidx = ifidx, .dir = dir};
+	return c;
+}
+
 void vsw_capture_tap(struct vsw_capture *c, unsigned int lcore, uint16_t ifidx, uint8_t dir,
 		     struct rte_mbuf **pkts, uint16_t n, uint64_t tsc)
 {
 	struct lcore_stats *st = &c->stats[lcore];
-	struct rte_mbuf *copies[64];
-	unsigned int k = 0, sent;
+	struct rte_mbuf *match[64], *copies[64];
+	unsigned int k = 0, nm = 0, sent;
 
-	for (uint16_t i = 0; i < n && k < 64; i++) {
-		struct rte_mbuf *cp;
-		struct copy_meta *meta;
-
-		if (c->bpf && !(c->jit.func ? c->jit.func(pkts[i]) : rte_bpf_exec(c->bpf, pkts[i]))) {
+	for (uint16_t i = 0; i < n && nm < 64; i++) {
+		if (c->bpf && !(c->jit.func ? c->jit.func(pkts[i]) : rte_bpf_exec(c->bpf, pkts[i])))
 			st->filtered++;
-			continue;
-		}
-		cp = rte_pktmbuf_copy(pkts[i], c->prm.pool, 0, c->prm.snaplen);
-		meta = cp ? (struct copy_meta *)rte_pktmbuf_prepend(cp, sizeof(*meta)) : NULL;
-		if (!meta) {
-			rte_pktmbuf_free(cp);
+		else
+			match[nm++] = pkts[i];
+	}
+	if (!nm)
+		return;
+	if (rte_pktmbuf_alloc_bulk(c->prm.pool, copies, nm)) {
+		st->dropped += nm;
+		return;
+	}
+	for (unsigned int i = 0; i < nm; i++) {
+		struct rte_mbuf *cp = copy_frame(c, match[i], copies[i], ifidx, dir, tsc);
+
+		if (cp)
+			copies[k++] = cp;
+		else
 			st->dropped++;
-			continue;
-		}
-		*meta = (struct copy_meta){.tsc = tsc, .orig_len = pkts[i]->pkt_len,
-					   .ifidx = ifidx, .dir = dir};
-		copies[k++] = cp;
 	}
 	sent = rte_ring_enqueue_burst(c->ring, (void **)copies, k, NULL);
 	if (sent < k) {
