@@ -149,6 +149,54 @@ void vmm_cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned n, unsigned cpu, unsig
 	}
 }
 
+/* Hyper-V leaves (TLFS "Feature and interface discovery"). */
+#define HV_LEAF_VENDOR 0x40000000u
+#define HV_LEAF_INTERFACE 0x40000001u
+#define HV_LEAF_VERSION 0x40000002u
+#define HV_LEAF_FEATURES 0x40000003u
+#define HV_LEAF_ENLIGHTENMENTS 0x40000004u
+#define HV_LEAF_LIMITS 0x40000005u
+#define HV_LEAF_HWFEATURES 0x40000006u
+#define HV_SIG_EAX 0x31237648u /* "Hv#1" */
+/* 0x40000003 EAX: partition privileges, low half */
+#define HV_MSR_TIME_REF_COUNT_AVAILABLE (1u << 1)
+#define HV_MSR_SYNIC_AVAILABLE (1u << 2)
+#define HV_MSR_HYPERCALL_AVAILABLE (1u << 5)
+#define HV_MSR_VP_INDEX_AVAILABLE (1u << 6)
+/* 0x40000003 EBX: partition privileges, high half */
+#define HV_POST_MESSAGES (1u << 4)
+#define HV_SIGNAL_EVENTS (1u << 5)
+/* 0x40000004 EAX: recommendations */
+#define HV_DEPRECATING_AEOI_RECOMMENDED (1u << 9)
+
+static void set_leaf(struct kvm_cpuid_entry2 *e, uint32_t fn, uint32_t a, uint32_t b, uint32_t c,
+		     uint32_t d)
+{
+	*e = (struct kvm_cpuid_entry2){ .function = fn, .eax = a, .ebx = b, .ecx = c, .edx = d };
+}
+
+unsigned vmm_cpuid_set_hyperv(struct kvm_cpuid_entry2 *e, unsigned n, unsigned ncpus)
+{
+	unsigned i, m = 0;
+
+	for (i = 0; i < n; i++) /* drop KVM's leaves (its signature too) */
+		if (e[i].function < HV_LEAF_VENDOR || e[i].function > 0x4fffffffu)
+			e[m++] = e[i];
+	/* "Microsoft Hv" in EBX, ECX, EDX */
+	set_leaf(&e[m++], HV_LEAF_VENDOR, HV_LEAF_HWFEATURES, 0x7263694d, 0x666f736f, 0x76482074);
+	set_leaf(&e[m++], HV_LEAF_INTERFACE, HV_SIG_EAX, 0, 0, 0);
+	set_leaf(&e[m++], HV_LEAF_VERSION, 0x3839, 0x000a0000, 0, 0); /* build 14393, 10.0 */
+	set_leaf(&e[m++], HV_LEAF_FEATURES,
+		 HV_MSR_TIME_REF_COUNT_AVAILABLE | HV_MSR_SYNIC_AVAILABLE |
+			 HV_MSR_HYPERCALL_AVAILABLE | HV_MSR_VP_INDEX_AVAILABLE,
+		 HV_POST_MESSAGES | HV_SIGNAL_EVENTS, 0, 0);
+	set_leaf(&e[m++], HV_LEAF_ENLIGHTENMENTS, HV_DEPRECATING_AEOI_RECOMMENDED, 0xffffffffu, 0,
+		 0);
+	set_leaf(&e[m++], HV_LEAF_LIMITS, ncpus, ncpus, 0, 0);
+	set_leaf(&e[m++], HV_LEAF_HWFEATURES, 0, 0, 0, 0);
+	return m;
+}
+
 void vmm_cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *e, unsigned n)
 {
 	struct kvm_cpuid_entry2 *l1 = find(e, n, 1, 0);

@@ -22,4 +22,16 @@ void vmm_cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned n, unsigned cpu, unsig
 /* Sets the TSC-deadline bit of leaf 1 (call when KVM_CAP_TSC_DEADLINE_TIMER). */
 void vmm_cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *e, unsigned n);
 
+/*
+ * Hyper-V view: removes every leaf in 0x40000000-0x4fffffff (KVM's signature
+ * and features) and appends the Hyper-V leaves 0x40000000-0x40000006: vendor
+ * "Microsoft Hv", interface "Hv#1", version 10.0, only what the VMM
+ * implements with KVM (hypercall page, VP index, SynIC, reference time
+ * counter; PostMessage and SignalEvent), auto-EOI deprecated, ncpus VPs.
+ * e must have room for n + VMM_CPUID_HYPERV_LEAVES entries. Returns the new
+ * count. Any thread.
+ */
+#define VMM_CPUID_HYPERV_LEAVES 7
+unsigned vmm_cpuid_set_hyperv(struct kvm_cpuid_entry2 *e, unsigned n, unsigned ncpus);
+
 #endif

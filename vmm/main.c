@@ -34,8 +34,11 @@ static const char usage_text[] =
 	"  --console SPEC    where COM1 goes (default stdout; input from stdin)\n"
 	"  --hugepages       back guest RAM with 2 MiB hugetlbfs pages\n"
 	"  --quiet           no timing report on stderr\n"
-	"  --vmbus-acpi      add the VMBus device to the DSDT (developer option: there\n"
-	"                    is no VMBus host yet, the guest only sees the device)\n"
+	"  --hyperv          look like Hyper-V to the guest: Hyper-V CPUID leaves, SynIC\n"
+	"                    (KVM), VMBus device and host with the heartbeat, shutdown\n"
+	"                    and time sync integration services\n"
+	"  --vmbus-acpi      add the VMBus device to the DSDT (developer option: without\n"
+	"                    --hyperv there is no VMBus host, the guest only sees it)\n"
 	"  --probe           exit 0 if this host's KVM runs 64-bit guests, 1 if not\n"
 	"\n"
 	"Timing: vmm prints on stderr the time from its start to the guest console\n"
@@ -43,7 +46,8 @@ static const char usage_text[] =
 	"Exit status: 0 guest powered off, 1 VMM/KVM error, 2 usage or configuration\n"
 	"error, 3 guest reset/reboot (or triple fault), 4 stopped by SIGTERM/SIGINT/SIGHUP.\n";
 
-enum { OPT_PROBE = 256, OPT_TIMEOUT, OPT_HUGE, OPT_QUIET, OPT_VSWITCHD, OPT_NIC, OPT_VMBUS_ACPI };
+enum { OPT_PROBE = 256, OPT_TIMEOUT, OPT_HUGE, OPT_QUIET, OPT_VSWITCHD, OPT_NIC, OPT_VMBUS_ACPI,
+       OPT_HYPERV };
 
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
@@ -99,6 +103,7 @@ int main(int argc, char **argv)
 		{ "vswitchd", required_argument, NULL, OPT_VSWITCHD },
 		{ "nic", required_argument, NULL, OPT_NIC },
 		{ "vmbus-acpi", no_argument, NULL, OPT_VMBUS_ACPI },
+		{ "hyperv", no_argument, NULL, OPT_HYPERV },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -123,6 +128,9 @@ int main(int argc, char **argv)
 		case 's': cfg.console = optarg; break;
 		case OPT_HUGE: cfg.hugetlb = true; break;
 		case OPT_QUIET: cfg.quiet = true; break;
+		case OPT_HYPERV:
+			cfg.hyperv = true;
+			__attribute__((fallthrough)); /* Hyper-V guests find VMBus in the DSDT */
 		case OPT_VMBUS_ACPI:
 			cfg.acpi_devices = &vmbus_device;
 			cfg.n_acpi_devices = 1;

@@ -56,7 +56,7 @@ static int probe_vm(int kvm, int vm, uint8_t *mem)
 	sz = ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0);
 	cpuid = vmm_x86_supported_cpuid(kvm);
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) < 0 || cpu < 0 || sz <= 0 || !cpuid ||
-	    vmm_x86_set_cpuid(cpu, cpuid, 0, 1) < 0 ||
+	    vmm_x86_set_cpuid(cpu, cpuid, 0, 1, false) < 0 ||
 	    vmm_x86_setup_long_mode(cpu, PROBE_CODE, 0, PROBE_CODE))
 		return PROBE_SETUP;
 	run = mmap(NULL, (size_t)sz, PROT_READ | PROT_WRITE, MAP_SHARED, cpu, 0);

@@ -357,7 +357,7 @@ static int vcpu_create(struct vmm_vm *vm, struct vcpu *c, unsigned id, char *err
 		errf(err, errlen, "cannot map vCPU %u: %s", id, strerror(errno));
 		return -errno;
 	}
-	rc = vmm_x86_set_cpuid(c->fd, vm->cpuid, id, vm->ncpus);
+	rc = vmm_x86_set_cpuid(c->fd, vm->cpuid, id, vm->ncpus, vm->cfg.hyperv);
 	if (rc == 0)
 		rc = vmm_x86_setup_lapic(c->fd);
 	if (rc == 0)

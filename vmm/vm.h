@@ -42,6 +42,7 @@ struct vmm_vm_config {
 	unsigned cpus;
 	bool hugetlb;
 	bool quiet;             /* no timing report on stderr */
+	bool hyperv;            /* Hyper-V CPUID, SynIC and VMBus (vmm_hv) */
 	uint64_t start_ns;      /* vmm_now_ns() at process start, for the report */
 	/* extra DSDT devices (e.g. the VMBus device), copied by vmm_vm_new */
 	const struct vmm_acpi_device *acpi_devices;

@@ -122,16 +122,19 @@ struct kvm_cpuid2 *vmm_x86_supported_cpuid(int kvm_fd)
 	return NULL;
 }
 
-int vmm_x86_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *base, unsigned cpu, unsigned ncpus)
+int vmm_x86_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *base, unsigned cpu, unsigned ncpus,
+		      bool hyperv)
 {
 	size_t size = sizeof(*base) + base->nent * sizeof(base->entries[0]);
-	struct kvm_cpuid2 *c = malloc(size);
+	struct kvm_cpuid2 *c = malloc(size + VMM_CPUID_HYPERV_LEAVES * sizeof(base->entries[0]));
 	int rc = 0;
 
 	if (!c)
 		return -ENOMEM;
 	memcpy(c, base, size);
 	vmm_cpuid_fixup(c->entries, c->nent, cpu, ncpus);
+	if (hyperv)
+		c->nent = vmm_cpuid_set_hyperv(c->entries, c->nent, ncpus);
 	if (ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0)
 		rc = -errno;
 	free(c);

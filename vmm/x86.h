@@ -9,6 +9,7 @@
 #ifndef VMM_X86_H
 #define VMM_X86_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct kvm_cpuid2;
@@ -29,7 +30,9 @@ int vmm_x86_setup_lapic(int vcpu_fd);
  */
 struct kvm_cpuid2 *vmm_x86_supported_cpuid(int kvm_fd);
 
-/* Sets a copy of base, adjusted by vmm_cpuid_fixup for cpu of ncpus. */
-int vmm_x86_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *base, unsigned cpu, unsigned ncpus);
+/* Sets a copy of base, adjusted by vmm_cpuid_fixup for cpu of ncpus, with the
+ * Hyper-V leaves instead of KVM's when hyperv (vmm_cpuid_set_hyperv). */
+int vmm_x86_set_cpuid(int vcpu_fd, const struct kvm_cpuid2 *base, unsigned cpu, unsigned ncpus,
+		      bool hyperv);
 
 #endif

@@ -3,7 +3,7 @@
  * Unit tests of the per-vCPU CPUID adjustments (vmm/cpuid.c) on a
  * hand-made KVM_GET_SUPPORTED_CPUID table: APIC ids and counts, the
  * hypervisor bit, topology leaves, PMU and MWAIT removal, XSAVE leaf 0xd
- * consistency and the TSC-deadline bit.
+ * consistency, the TSC-deadline bit and the Hyper-V leaves.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,7 +15,7 @@
 
 #include "cpuid.h"
 
-static struct kvm_cpuid_entry2 e[16];
+static struct kvm_cpuid_entry2 e[32];
 static unsigned n;
 
 static struct kvm_cpuid_entry2 *add(uint32_t fn, uint32_t idx, uint32_t a, uint32_t b, uint32_t c,
@@ -140,6 +140,36 @@ static void test_tsc_deadline(void **state)
 	assert_true(get(1, 0)->ecx & (1u << 24));
 }
 
+/* KVM's signature leaves go, the Hyper-V ones come, nothing else moves. */
+static void test_hyperv(void **state)
+{
+	char vendor[13];
+	unsigned i, before;
+
+	(void)state;
+	table(1);
+	add(0x40000000, 0, 0x40000001, 0x4b4d564b, 0x564b4d56, 0x4d);
+	add(0x40000001, 0, 0x01007afb, 0, 0, 0);
+	before = n;
+	n = vmm_cpuid_set_hyperv(e, n, 4);
+	assert_int_equal(n, before - 2 + VMM_CPUID_HYPERV_LEAVES);
+	assert_int_equal(get(0x40000000, 0)->eax, 0x40000006);
+	memcpy(vendor, &get(0x40000000, 0)->ebx, 4);
+	memcpy(vendor + 4, &get(0x40000000, 0)->ecx, 4);
+	memcpy(vendor + 8, &get(0x40000000, 0)->edx, 4);
+	vendor[12] = 0;
+	assert_string_equal(vendor, "Microsoft Hv");
+	assert_int_equal(get(0x40000001, 0)->eax, 0x31237648); /* "Hv#1" */
+	/* hypercall, VP index, SynIC, time ref count; no APIC MSRs, no TSC page */
+	assert_int_equal(get(0x40000003, 0)->eax, 0x66);
+	assert_int_equal(get(0x40000003, 0)->ebx, 0x30); /* PostMessage, SignalEvent */
+	assert_true(get(0x40000004, 0)->eax & (1u << 9)); /* auto-EOI deprecated */
+	assert_int_equal(get(0x40000005, 0)->eax, 4);
+	for (i = 0; i < n; i++) /* no KVM signature anywhere */
+		assert_false(e[i].ebx == 0x4b4d564b);
+	assert_int_equal(get(1, 0)->eax, 0x800f12);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -149,6 +179,7 @@ int main(void)
 		cmocka_unit_test(test_xsave_consistent_with_avx),
 		cmocka_unit_test(test_xsave_without_avx),
 		cmocka_unit_test(test_tsc_deadline),
+		cmocka_unit_test(test_hyperv),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
