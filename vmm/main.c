@@ -37,6 +37,9 @@ static const char usage_text[] =
 	"  --hyperv          look like Hyper-V to the guest: Hyper-V CPUID leaves, SynIC\n"
 	"                    (KVM), VMBus device and host with the heartbeat, shutdown\n"
 	"                    and time sync integration services\n"
+	"  --shutdown-grace SEC  with --hyperv: SIGTERM asks the guest to shut down\n"
+	"                    through the shutdown IC and stops it after SEC s (default 30,\n"
+	"                    0: stop at once); a second SIGTERM stops it at once\n"
 	"  --vmbus-acpi      add the VMBus device to the DSDT (developer option: without\n"
 	"                    --hyperv there is no VMBus host, the guest only sees it)\n"
 	"  --probe           exit 0 if this host's KVM runs 64-bit guests, 1 if not\n"
@@ -47,7 +50,7 @@ static const char usage_text[] =
 	"error, 3 guest reset/reboot (or triple fault), 4 stopped by SIGTERM/SIGINT/SIGHUP.\n";
 
 enum { OPT_PROBE = 256, OPT_TIMEOUT, OPT_HUGE, OPT_QUIET, OPT_VSWITCHD, OPT_NIC, OPT_VMBUS_ACPI,
-       OPT_HYPERV };
+       OPT_HYPERV, OPT_GRACE };
 
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
@@ -104,13 +107,15 @@ int main(int argc, char **argv)
 		{ "nic", required_argument, NULL, OPT_NIC },
 		{ "vmbus-acpi", no_argument, NULL, OPT_VMBUS_ACPI },
 		{ "hyperv", no_argument, NULL, OPT_HYPERV },
+		{ "shutdown-grace", required_argument, NULL, OPT_GRACE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	static unsigned vmbus_irq = 5;
 	static const struct vmm_acpi_device vmbus_device = { vmm_acpi_emit_vmbus, &vmbus_irq };
-	struct vmm_vm_config cfg = { .memory_mib = VMM_DEFAULT_MEMORY_MIB, .cpus = 1 };
+	struct vmm_vm_config cfg = { .memory_mib = VMM_DEFAULT_MEMORY_MIB, .cpus = 1,
+				     .shutdown_grace_s = 30 };
 	uint64_t v, timeout_ms = 1000;
 	int probe = 0, opt, rc;
 	struct vmm_vm *vm;
@@ -144,6 +149,11 @@ int main(int argc, char **argv)
 			if (parse_uint(optarg, 65535, &v) < 0)
 				return usage_error("--cpus wants a number, not '%s'", optarg);
 			cfg.cpus = (unsigned)v;
+			break;
+		case OPT_GRACE:
+			if (parse_uint(optarg, 3600, &v) < 0)
+				return usage_error("--shutdown-grace wants 0..3600 s, not '%s'", optarg);
+			cfg.shutdown_grace_s = (unsigned)v;
 			break;
 		case OPT_TIMEOUT:
 			if (parse_uint(optarg, 600000, &timeout_ms) < 0 || timeout_ms == 0)

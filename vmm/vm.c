@@ -31,6 +31,7 @@
 #include "acpi.h"
 #include "boot.h"
 #include "console.h"
+#include "hv.h"
 #include "memory.h"
 #include "pci.h"
 #include "serial.h"
@@ -64,6 +65,7 @@ struct vmm_vm {
 	struct kvm_cpuid2 *cpuid;
 	struct vcpu *vcpus;
 	unsigned ncpus;
+	struct vmm_hv *hv; /* Hyper-V SynIC and VMBus; NULL without --hyperv */
 	uint64_t kernel_addr;
 	uint64_t entry; /* 64-bit entry point (physical) */
 	_Atomic int stop;
@@ -297,6 +299,10 @@ static int vcpu_exit(struct vcpu *c)
 					    ? VMM_STOP_POWEROFF : VMM_STOP_REBOOT);
 		return -1;
 	case KVM_EXIT_INTR:
+		return 0;
+	case KVM_EXIT_HYPERV:
+		if (c->vm->hv)
+			vmm_hv_handle_exit(c->vm->hv, c->id, run);
 		return 0;
 	case KVM_EXIT_FAIL_ENTRY:
 		vcpu_fail(c, "entry failed");
@@ -691,6 +697,27 @@ static int create_devices(struct vmm_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* SynIC on the vCPUs, the VMBus host and its integration services. */
+static int hv_create(struct vmm_vm *vm, char *err, size_t errlen)
+{
+	int *fds = calloc(vm->ncpus, sizeof(*fds));
+	struct vmm_hv_config hc = { .vm_fd = vm->vm_fd, .vcpu_fds = fds, .ncpus = vm->ncpus,
+				    .mem = vm->mem, .quiet = vm->cfg.quiet };
+	unsigned i;
+
+	if (!fds)
+		return -ENOMEM;
+	for (i = 0; i < vm->ncpus; i++)
+		fds[i] = vm->vcpus[i].fd;
+	vm->hv = vmm_hv_new(&hc);
+	free(fds);
+	if (vm->hv)
+		return 0;
+	errf(err, errlen, "cannot set up Hyper-V emulation: %s%s", strerror(errno),
+	     errno == ENOTSUP ? " (KVM lacks SynIC2 or Hyper-V eventfds)" : "");
+	return -errno;
+}
+
 static int build(struct vmm_vm *vm, char *err, size_t errlen)
 {
 	unsigned i, max;
@@ -722,7 +749,7 @@ static int build(struct vmm_vm *vm, char *err, size_t errlen)
 		if (rc < 0)
 			return rc;
 	}
-	return 0;
+	return vm->cfg.hyperv ? hv_create(vm, err, errlen) : 0;
 }
 
 struct vmm_vm *vmm_vm_new(const struct vmm_vm_config *cfg, char *err, size_t errlen)
@@ -786,8 +813,29 @@ static int start_vcpus(struct vmm_vm *vm)
 	return 0;
 }
 
+/* SIGTERM with a grace period: ask the guest through the shutdown IC.
+ * Returns whether it was asked. */
+static bool ask_shutdown(struct vmm_vm *vm)
+{
+	int rc;
+
+	if (!vm->hv || !vm->cfg.shutdown_grace_s)
+		return false;
+	rc = vmm_hv_request_shutdown(vm->hv);
+	if (rc < 0) {
+		fprintf(stderr, "vmm: SIGTERM: the guest cannot be asked to shut down (%s)\n",
+			strerror(-rc));
+		return false;
+	}
+	if (!vm->cfg.quiet)
+		fprintf(stderr, "vmm: SIGTERM: asked the guest to shut down (grace %u s)\n",
+			vm->cfg.shutdown_grace_s);
+	return true;
+}
+
 static void wait_for_stop(struct vmm_vm *vm)
 {
+	uint64_t grace_until = 0;
 	struct timespec tick = { .tv_sec = 1 };
 	sigset_t set;
 	int sig;
@@ -799,9 +847,15 @@ static void wait_for_stop(struct vmm_vm *vm)
 	sigaddset(&set, SIGUSR2);
 	while (vm->stop == STOP_RUNNING) {
 		sig = sigtimedwait(&set, NULL, &tick);
-		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+		if (sig == SIGTERM && !grace_until && ask_shutdown(vm)) {
+			grace_until = vmm_now_ns() + vm->cfg.shutdown_grace_s * 1000000000ull;
+		} else if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
 			if (!vm->cfg.quiet)
 				fprintf(stderr, "vmm: %s: stopping the guest\n", strsignal(sig));
+			request_stop(vm, VMM_STOP_SIGNAL);
+		} else if (grace_until && vmm_now_ns() > grace_until) {
+			fprintf(stderr, "vmm: the guest did not shut down within %u s: stopping it\n",
+				vm->cfg.shutdown_grace_s);
 			request_stop(vm, VMM_STOP_SIGNAL);
 		}
 	}
@@ -820,6 +874,10 @@ int vmm_vm_run(struct vmm_vm *vm)
 	rc = vmm_console_start_input(vm->console, console_input, vm);
 	if (rc < 0)
 		fprintf(stderr, "vmm: console input disabled: %s\n", strerror(-rc));
+	if (vm->hv && vmm_hv_start(vm->hv) < 0) {
+		fprintf(stderr, "vmm: cannot start the VMBus thread\n");
+		return VMM_STOP_ERROR;
+	}
 	if (start_vcpus(vm) == 0)
 		wait_for_stop(vm);
 	for (i = 0; i < vm->ncpus; i++) /* kick until every vCPU thread left */
@@ -838,6 +896,8 @@ int vmm_vm_run(struct vmm_vm *vm)
 			}
 			vm->vcpus[i].started = 0;
 		}
+	if (vm->hv && !vm->cfg.quiet)
+		fprintf(stderr, "vmm: guest heartbeat at exit: %s\n", vmm_hv_heartbeat(vm->hv));
 	if (!vm->cfg.quiet) {
 		report_marker(vm);
 		fprintf(stderr, "vmm: guest %s after %.1f ms\n",
@@ -855,6 +915,7 @@ void vmm_vm_free(struct vmm_vm *vm)
 
 	if (!vm)
 		return;
+	vmm_hv_free(vm->hv);
 	vmm_console_close(vm->console);
 	for (i = 0; vm->vcpus && i < vm->ncpus; i++) {
 		if (vm->vcpus[i].run)

@@ -43,6 +43,9 @@ struct vmm_vm_config {
 	bool hugetlb;
 	bool quiet;             /* no timing report on stderr */
 	bool hyperv;            /* Hyper-V CPUID, SynIC and VMBus (vmm_hv) */
+	unsigned shutdown_grace_s; /* with hyperv: SIGTERM asks the guest to shut down
+				    * through the shutdown IC and waits this long
+				    * (0: stop at once) */
 	uint64_t start_ns;      /* vmm_now_ns() at process start, for the report */
 	/* extra DSDT devices (e.g. the VMBus device), copied by vmm_vm_new */
 	const struct vmm_acpi_device *acpi_devices;

@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: BSD-3-Clause
+# The checks of vmm_hyperv.sh, run where vmm can run (maybe inside the
+# sandbox). Arguments: VMM KERNEL INITRD. Exits 0 when all checks pass.
+set -uo pipefail
+vmm=$1 kernel=$2 initrd=$3
+fails=0
+tmp=$(mktemp -d /tmp/hvnet-hyperv.XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+ok() { echo "ok: $*"; }
+bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# In the guest: the kernel's orderly power-off runs poweroff_cmd (there is no
+# /sbin/poweroff in the initramfs); wait until hv_utils has bound its three
+# devices, print the kernel log, then idle until the host asks to shut down.
+guest=$(cat <<'G'
+echo "/bin/poweroff -f" >/proc/sys/kernel/poweroff_cmd
+for i in $(seq 150); do
+	[ "$(ls /sys/bus/vmbus/drivers/hv_utils 2>/dev/null | grep -c -- -)" -ge 3 ] && break
+	sleep 0.2
+done
+dmesg
+echo HVNET-HV-READY
+G
+)
+"$vmm" --kernel "$kernel" --initrd "$initrd" --memory 256 --hyperv --shutdown-grace 60 \
+	--console "file:$tmp/console.log" \
+	--cmdline "console=ttyS0 hvnet_after=hang hvnet_run64=$(printf %s "$guest" | base64 -w0)" \
+	2>"$tmp/vmm.err" &
+pid=$!
+for _ in $(seq 1500); do
+	grep -q HVNET-HV-READY "$tmp/console.log" 2>/dev/null &&
+		grep -q 'shutdown IC ready' "$tmp/vmm.err" && break
+	kill -0 $pid 2>/dev/null || break
+	sleep 0.1
+done
+log=$tmp/console.log
+grep -q 'Hypervisor detected: Microsoft Hyper-V' "$log" && ok "guest detected Hyper-V" ||
+	bad "no 'Hypervisor detected: Microsoft Hyper-V'"
+grep -Eq 'hv_vmbus: Vmbus version:[45]\.[0-9]' "$log" &&
+	ok "hv_vmbus negotiated $(grep -o 'Vmbus version:[0-9.]*' "$log" | head -1)" ||
+	bad "no hv_vmbus 'Vmbus version:' line"
+for ic in Heartbeat Shutdown TimeSync; do
+	grep -Eq "hv_utils: $ic IC version [0-9]+\.[0-9]+" "$log" &&
+		ok "hv_utils bound $(grep -Eo "$ic IC version [0-9.]+" "$log" | head -1)" ||
+		bad "hv_utils did not bind the $ic IC"
+done
+grep -q 'vmbus: guest connected (version 5\.' "$tmp/vmm.err" && ok "vmm saw the guest connect" ||
+	bad "vmm did not report the VMBus connection"
+sleep 2 # a heartbeat round trip
+grep -q 'heartbeat: ok' "$tmp/vmm.err" && ok "vmm reports the guest heartbeat ok" ||
+	bad "no 'heartbeat: ok' from vmm"
+kill -TERM $pid
+timeout 90 tail --pid=$pid -f /dev/null
+wait $pid
+rc=$?
+grep -q 'asked the guest to shut down' "$tmp/vmm.err" && ok "SIGTERM went to the shutdown IC" ||
+	bad "vmm did not use the shutdown IC"
+[ $rc -eq 0 ] && ok "guest powered off through the shutdown IC -> vmm exit 0" ||
+	bad "after SIGTERM vmm exited $rc (want 0: guest power-off)"
+grep -q 'reboot: Power down' "$log" && ok "guest kernel powered down" || bad "no 'reboot: Power down'"
+if [ $fails -ne 0 ]; then
+	echo "---- vmm stderr ----"; cat "$tmp/vmm.err"
+	echo "---- console ----"; grep -i -e hv -e vmbus -e hyper -e power -e HVNET "$log" | tail -40
+	exit 1
+fi
