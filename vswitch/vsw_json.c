@@ -303,7 +303,7 @@ static json_t *acl_rule_json(const struct vsw_acl_entry *e, const struct pol_por
 			 prefix_json(&r->local_ip), "remote_ip", prefix_json(&r->remote_ip),
 			 "local_mac", r->has_local_mac ? mac_json(r->local_mac) : json_null(),
 			 "remote_mac", r->has_remote_mac ? mac_json(r->remote_mac) : json_null(),
-			 "hits", hits_json(e->base, now));
+			 "hits", hits_json(e->head.base, now));
 }
 
 json_t *vsw_acl_json(struct vsw *vsw, const char *name, struct ctl_err *err)
@@ -348,7 +348,7 @@ static json_t *xacl_rule_json(const struct vsw_xacl_entry *e, const struct pol_p
 			 "remote_port",
 			 port_range_json(r->has_remote_port, r->remote_lo, r->remote_hi),
 			 "stateful", r->stateful, "idle_timeout", (int)r->idle_timeout, "hits",
-			 hits_json(e->base, now));
+			 hits_json(e->head.base, now));
 }
 
 /* Orders rules as they are evaluated: direction, then weight, largest first. */

@@ -25,36 +25,53 @@ void vsw_policy_free(struct vsw_port_policy *pol)
 	memset(pol, 0, sizeof(*pol));
 }
 
-/* Adds the hits of the replaced set to the entries that survive (both arrays in id order). */
+typedef struct pol_hits hits_fn(const void *set, unsigned int i);
+
+static struct pol_hits acl_hits(const void *set, unsigned int i)
+{
+	return pol_acl_hits(set, i);
+}
+
+static struct pol_hits xacl_hits(const void *set, unsigned int i)
+{
+	return pol_xacl_hits(set, i);
+}
+
+/*
+ * Adds the hits rule i had in the replaced compiled set to the entry that
+ * survives it. Both arrays (of entries size bytes apart, each starting with
+ * a struct vsw_rule_head) are in id order.
+ */
+static void carry(const void *set, hits_fn *hits, const void *old, unsigned int n_old,
+		  void *new, unsigned int n_new, size_t size)
+{
+	for (unsigned int i = 0, j = 0; set && i < n_old && j < n_new;) {
+		const struct vsw_rule_head *o = (const void *)((const char *)old + i * size);
+		struct vsw_rule_head *n = (void *)((char *)new + j * size);
+
+		if (o->id < n->id) {
+			i++;
+		} else if (o->id > n->id) {
+			j++;
+		} else {
+			struct pol_hits h = hits(set, i++);
+
+			n->base.packets += h.packets;
+			n->base.bytes += h.bytes;
+			j++;
+		}
+	}
+}
+
+/* Folds the hit counters of the replaced compiled policy into the surviving entries. */
 static void carry_hits(struct vsw_port_policy *old, struct vsw_port_policy *new)
 {
-	unsigned int i, j;
-
-	for (i = 0, j = 0; old->compiled && old->compiled->acl && i < old->n_acl && j < new->n_acl;) {
-		if (old->acl[i].id < new->acl[j].id) {
-			i++;
-		} else if (old->acl[i].id > new->acl[j].id) {
-			j++;
-		} else {
-			struct pol_hits h = pol_acl_hits(old->compiled->acl, i++);
-
-			new->acl[j].base.packets += h.packets;
-			new->acl[j++].base.bytes += h.bytes;
-		}
-	}
-	for (i = 0, j = 0; old->compiled && old->compiled->xacl && i < old->n_xacl &&
-			   j < new->n_xacl;) {
-		if (old->xacl[i].id < new->xacl[j].id) {
-			i++;
-		} else if (old->xacl[i].id > new->xacl[j].id) {
-			j++;
-		} else {
-			struct pol_hits h = pol_xacl_hits(old->compiled->xacl, i++);
-
-			new->xacl[j].base.packets += h.packets;
-			new->xacl[j++].base.bytes += h.bytes;
-		}
-	}
+	if (!old->compiled)
+		return;
+	carry(old->compiled->acl, acl_hits, old->acl, old->n_acl, new->acl, new->n_acl,
+	      sizeof(*old->acl));
+	carry(old->compiled->xacl, xacl_hits, old->xacl, old->n_xacl, new->xacl, new->n_xacl,
+	      sizeof(*old->xacl));
 }
 
 /* Compiles pol (whose entry arrays are its own) into pol->compiled. */
@@ -175,7 +192,7 @@ int vsw_acl_add(struct vsw *vsw, const char *port, const struct pol_acl_rule *r,
 				   port, POL_ACL_MAX);
 	if (copy_policy(&p->policy, 1, &next, err))
 		return -ENOMEM;
-	next.acl[next.n_acl++] = (struct vsw_acl_entry){.id = ++vsw->next_rule_id, .rule = *r};
+	next.acl[next.n_acl++] = (struct vsw_acl_entry){.head.id = ++vsw->next_rule_id, .rule = *r};
 	return commit(vsw, p, &next, err);
 }
 
@@ -251,7 +268,7 @@ int vsw_xacl_add(struct vsw *vsw, const char *port, const struct pol_xacl_rule *
 		return -ENOMEM;
 	for (unsigned int i = 0; i < n; i++)
 		next.xacl[next.n_xacl++] =
-			(struct vsw_xacl_entry){.id = ++vsw->next_rule_id, .rule = r[i]};
+			(struct vsw_xacl_entry){.head.id = ++vsw->next_rule_id, .rule = r[i]};
 	return commit(vsw, p, &next, err);
 }
 

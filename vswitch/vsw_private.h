@@ -32,16 +32,20 @@ struct vsw_switch {
 	int host;   /* port index or -1 */
 };
 
-/* A port ACL or extended ACL as configured, with the hits of compiled sets it outlived. */
-struct vsw_acl_entry {
+/* What every configured rule starts with: identity and the hits of compiled sets it outlived. */
+struct vsw_rule_head {
 	uint64_t id; /* creation order, unique */
 	struct pol_hits base;
+};
+
+/* A port ACL or extended ACL as configured. */
+struct vsw_acl_entry {
+	struct vsw_rule_head head;
 	struct pol_acl_rule rule;
 };
 
 struct vsw_xacl_entry {
-	uint64_t id;
-	struct pol_hits base;
+	struct vsw_rule_head head;
 	struct pol_xacl_rule rule;
 };
 
