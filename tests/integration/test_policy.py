@@ -66,6 +66,13 @@ def test_port_acl(vs):
     hits = {(r["direction"], r["action"]): r["hits"]["packets"] for r in rules}
     check(hits == {("both", "deny"): 2, ("out", "allow"): 1, ("out", "meter"): 2},
           f"port ACL hit counters {hits}")
+    # a change recompiles the port's ACLs; the counts of the other entries carry over
+    vs.ctl("acl", "add", "vm1", "--direction", "in", "--action", "meter", "--remote-ip", "any")
+    vs.ctl("acl", "del", "vm1", "--direction", "out", "--action", "allow", "--remote-ip", "10.1.0.0/16")
+    rules = vs.ctl("acl", "list", "vm1")["rules"]
+    hits = {(r["direction"], r["action"]): r["hits"]["packets"] for r in rules}
+    check(hits == {("both", "deny"): 2, ("out", "meter"): 2, ("in", "meter"): 0},
+          f"hit counters survive adding and deleting entries {hits}")
 
 
 def test_stateful_xacl(vs):
