@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "ctl_parse.h"
+#include "seeds.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -71,24 +72,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char *const seeds[] = {"\0vm1.eth0", "\00102:ab:cd:ef:00:01", "\00210,20-30,4094",
-					    "\0030,2-3", "\0044094"};
-	const char *dir = getenv("HVNET_FUZZ_SEEDS");
+	/* the first byte picks the parser */
+	static const struct fuzz_seed seeds[] = {
+		{"\0vm1.eth0", 9}, {"\00102:ab:cd:ef:00:01", 18}, {"\00210,20-30,4094", 15},
+		{"\0030,2-3", 6}, {"\0044094", 5},
+	};
 
 	(void)argc;
 	(void)argv;
-	if (!dir)
-		return 0;
-	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-		char path[4096];
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/seed%zu", dir, i);
-		f = fopen(path, "wb");
-		if (f) {
-			fwrite(seeds[i], 1, 1 + strlen(seeds[i] + 1), f);
-			fclose(f);
-		}
-	}
-	exit(0);
+	fuzz_write_seeds(seeds, sizeof(seeds) / sizeof(seeds[0]));
+	return 0;
 }

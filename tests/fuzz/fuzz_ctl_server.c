@@ -18,6 +18,7 @@
 
 #include "ctl_proto.h"
 #include "ctl_server.h"
+#include "seeds.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -83,39 +84,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	return 0;
 }
 
-static void write_seeds(const char *dir)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static const char *const seeds[] = {
+	static const char *const s[] = {
 		"{\"cmd\":\"status\"}\n",
 		"{\"cmd\":\"port.add\",\"args\":{\"switch\":\"s\",\"name\":\"p\"}}\n{\"cmd\":\"fail\"}\n",
 		"{\"cmd\":\"x\",\"args\":[1,2]}\n[]\n\n{\"cmd\":",
 		"not json\n{\"cmd\":\"a\",\"cmd\":\"b\"}\n",
 	};
-
-	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-		char path[4096];
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/seed%zu", dir, i);
-		f = fopen(path, "wb");
-		if (f) {
-			fputs(seeds[i], f);
-			fclose(f);
-		}
-	}
-}
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-	const char *dir = getenv("HVNET_FUZZ_SEEDS");
+	struct fuzz_seed seeds[4];
 	struct ctl_err err;
 
 	(void)argc;
 	(void)argv;
-	if (dir) {
-		write_seeds(dir);
-		exit(0);
-	}
+	for (size_t i = 0; i < 4; i++)
+		seeds[i] = (struct fuzz_seed){s[i], strlen(s[i])};
+	fuzz_write_seeds(seeds, 4);
 	snprintf(sock_path, sizeof(sock_path), "/tmp/hvnet-fuzz-%d.sock", (int)getpid());
 	srv = ctl_server_create(sock_path, handler, NULL, &err);
 	if (!srv) {

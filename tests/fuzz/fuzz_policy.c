@@ -14,6 +14,7 @@
 
 #include "flow.h"
 #include "rule.h"
+#include "seeds.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -94,26 +95,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 				     0, 2, 17, 0, 0, 0, 0, 0, 0, 0, 0x02, 0x23, 0x02, 0x22, 0, 8, 0,
 				     0};
 	static const char prefix[] = "\x80" "fd00::/64";
-	const struct {
-		const void *p;
-		size_t n;
-	} seeds[] = {{v4, sizeof(v4)}, {v6, sizeof(v6)}, {prefix, sizeof(prefix) - 1}};
-	const char *dir = getenv("HVNET_FUZZ_SEEDS");
+	const struct fuzz_seed seeds[] = {
+		{v4, sizeof(v4)}, {v6, sizeof(v6)}, {prefix, sizeof(prefix) - 1}};
 
 	(void)argc;
 	(void)argv;
-	if (!dir)
-		return 0;
-	for (size_t i = 0; i < sizeof(seeds) / sizeof(seeds[0]); i++) {
-		char path[4096];
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/seed%zu", dir, i);
-		f = fopen(path, "wb");
-		if (f) {
-			fwrite(seeds[i].p, 1, seeds[i].n, f);
-			fclose(f);
-		}
-	}
-	exit(0);
+	fuzz_write_seeds(seeds, sizeof(seeds) / sizeof(seeds[0]));
+	return 0;
 }
