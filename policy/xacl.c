@@ -103,8 +103,10 @@ static void set_ports(struct rte_acl_field *l, struct rte_acl_field *rm,
 static void set_ip32(struct rte_acl_field *f, const struct pol_prefix *p, unsigned int i)
 {
 	int bits = p->family ? (int)p->len - 32 * (int)i : 0;
+	uint32_t be;
 
-	f->value.u32 = rte_be_to_cpu_32(*(const uint32_t *)(p->addr + 4 * i));
+	memcpy(&be, p->addr + 4 * i, 4); /* the prefix bytes need not be aligned */
+	f->value.u32 = rte_be_to_cpu_32(be);
 	f->mask_range.u32 = (uint32_t)(bits < 0 ? 0 : bits > 32 ? 32 : bits);
 }
 

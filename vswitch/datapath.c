@@ -211,8 +211,12 @@ static void ext_context(struct hvnet_ext_ctx *ctx, const struct frame *f, uint16
 	ctx->dport = fl.dport;
 	memcpy(ctx->src, fl.src, 16);
 	memcpy(ctx->dst, fl.dst, 16);
-	ctx->src4 = fl.family == POL_IPV4 ? rte_be_to_cpu_32(*(const uint32_t *)fl.src) : 0;
-	ctx->dst4 = fl.family == POL_IPV4 ? rte_be_to_cpu_32(*(const uint32_t *)fl.dst) : 0;
+	ctx->src4 = fl.family == POL_IPV4 ? (uint32_t)fl.src[0] << 24 | fl.src[1] << 16 |
+							fl.src[2] << 8 | fl.src[3]
+					    : 0;
+	ctx->dst4 = fl.family == POL_IPV4 ? (uint32_t)fl.dst[0] << 24 | fl.dst[1] << 16 |
+							fl.dst[2] << 8 | fl.dst[3]
+					    : 0;
 }
 
 /*

@@ -307,7 +307,9 @@ static json_t *cmd_port_set(struct vsw *vsw, json_t *args, struct ctl_err *err)
 	    !vsw_find_port(vsw, name, err))
 		return NULL;
 	if ((smac && vsw_port_set_static_mac(vsw, name, mac, err)) ||
-	    vsw_port_set_guards(vsw, name, &g, err) ||
+	    ((g.mac_spoofing >= 0 || g.dhcp_guard >= 0 || g.router_guard >= 0 ||
+	      g.max_bandwidth >= 0 || g.storm_limit >= 0) &&
+	     vsw_port_set_guards(vsw, name, &g, err)) ||
 	    (mirror && vsw_port_set_mirror(vsw, name,
 					   !strcmp(mirror, "source")	    ? VSW_MIRROR_SOURCE
 					   : !strcmp(mirror, "destination") ? VSW_MIRROR_DESTINATION

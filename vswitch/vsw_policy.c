@@ -161,8 +161,10 @@ static int copy_policy(const struct vsw_port_policy *src, unsigned int extra,
 		free(dst->xacl);
 		return ctl_err_set(err, ENOMEM, "out of memory");
 	}
-	memcpy(dst->acl, src->acl, src->n_acl * sizeof(*dst->acl));
-	memcpy(dst->xacl, src->xacl, src->n_xacl * sizeof(*dst->xacl));
+	if (src->n_acl)
+		memcpy(dst->acl, src->acl, src->n_acl * sizeof(*dst->acl));
+	if (src->n_xacl)
+		memcpy(dst->xacl, src->xacl, src->n_xacl * sizeof(*dst->xacl));
 	return 0;
 }
 
