@@ -163,9 +163,12 @@ void vmm_cpuid_fixup(struct kvm_cpuid_entry2 *e, unsigned n, unsigned cpu, unsig
 #define HV_MSR_SYNIC_AVAILABLE (1u << 2)
 #define HV_MSR_HYPERCALL_AVAILABLE (1u << 5)
 #define HV_MSR_VP_INDEX_AVAILABLE (1u << 6)
+#define HV_ACCESS_FREQUENCY_MSRS (1u << 11)
 /* 0x40000003 EBX: partition privileges, high half */
 #define HV_POST_MESSAGES (1u << 4)
 #define HV_SIGNAL_EVENTS (1u << 5)
+/* 0x40000003 EDX: misc features */
+#define HV_FEATURE_FREQUENCY_MSRS_AVAILABLE (1u << 8)
 /* 0x40000004 EAX: recommendations */
 #define HV_DEPRECATING_AEOI_RECOMMENDED (1u << 9)
 
@@ -188,8 +191,9 @@ unsigned vmm_cpuid_set_hyperv(struct kvm_cpuid_entry2 *e, unsigned n, unsigned n
 	set_leaf(&e[m++], HV_LEAF_VERSION, 0x3839, 0x000a0000, 0, 0); /* build 14393, 10.0 */
 	set_leaf(&e[m++], HV_LEAF_FEATURES,
 		 HV_MSR_TIME_REF_COUNT_AVAILABLE | HV_MSR_SYNIC_AVAILABLE |
-			 HV_MSR_HYPERCALL_AVAILABLE | HV_MSR_VP_INDEX_AVAILABLE,
-		 HV_POST_MESSAGES | HV_SIGNAL_EVENTS, 0, 0);
+			 HV_MSR_HYPERCALL_AVAILABLE | HV_MSR_VP_INDEX_AVAILABLE |
+			 HV_ACCESS_FREQUENCY_MSRS,
+		 HV_POST_MESSAGES | HV_SIGNAL_EVENTS, 0, HV_FEATURE_FREQUENCY_MSRS_AVAILABLE);
 	set_leaf(&e[m++], HV_LEAF_ENLIGHTENMENTS, HV_DEPRECATING_AEOI_RECOMMENDED, 0xffffffffu, 0,
 		 0);
 	set_leaf(&e[m++], HV_LEAF_LIMITS, ncpus, ncpus, 0, 0);

@@ -27,7 +27,8 @@ void vmm_cpuid_set_tsc_deadline(struct kvm_cpuid_entry2 *e, unsigned n);
  * and features) and appends the Hyper-V leaves 0x40000000-0x40000006: vendor
  * "Microsoft Hv", interface "Hv#1", version 10.0, only what the VMM
  * implements with KVM (hypercall page, VP index, SynIC, reference time
- * counter; PostMessage and SignalEvent), auto-EOI deprecated, ncpus VPs.
+ * counter, TSC and APIC frequency MSRs, so that the guest need not calibrate
+ * its timers; PostMessage and SignalEvent), auto-EOI deprecated, ncpus VPs.
  * e must have room for n + VMM_CPUID_HYPERV_LEAVES entries. Returns the new
  * count. Any thread.
  */

@@ -21,6 +21,7 @@
 static const char usage_text[] =
 	"usage: vmm --kernel FILE [--initrd FILE] [--cmdline STR] [--memory MIB] [--cpus N]\n"
 	"           [--console stdout|file:PATH|unix:PATH] [--hugepages] [--quiet]\n"
+	"           [--hyperv|--no-hyperv] [--shutdown-grace SEC] [--vmbus-acpi]\n"
 	"       vmm --probe [--timeout-ms MS]\n"
 	"\n"
 	"Boots a Linux x86-64 bzImage (64-bit boot protocol) under KVM with a 16550A\n"
@@ -36,12 +37,15 @@ static const char usage_text[] =
 	"  --quiet           no timing report on stderr\n"
 	"  --hyperv          look like Hyper-V to the guest: Hyper-V CPUID leaves, SynIC\n"
 	"                    (KVM), VMBus device and host with the heartbeat, shutdown\n"
-	"                    and time sync integration services\n"
+	"                    and time sync integration services; the default, except\n"
+	"                    that without the option a KVM lacking SynIC2 gives a\n"
+	"                    plain KVM guest (with a warning) instead of an error\n"
+	"  --no-hyperv       a plain KVM guest: KVM's CPUID signature, no VMBus\n"
 	"  --shutdown-grace SEC  with --hyperv: SIGTERM asks the guest to shut down\n"
 	"                    through the shutdown IC and stops it after SEC s (default 30,\n"
 	"                    0: stop at once); a second SIGTERM stops it at once\n"
-	"  --vmbus-acpi      add the VMBus device to the DSDT (developer option: without\n"
-	"                    --hyperv there is no VMBus host, the guest only sees it)\n"
+	"  --vmbus-acpi      add the VMBus device to the DSDT even with --no-hyperv\n"
+	"                    (developer option: no VMBus host, the guest only sees it)\n"
 	"  --probe           exit 0 if this host's KVM runs 64-bit guests, 1 if not\n"
 	"\n"
 	"Timing: vmm prints on stderr the time from its start to the guest console\n"
@@ -50,7 +54,7 @@ static const char usage_text[] =
 	"error, 3 guest reset/reboot (or triple fault), 4 stopped by SIGTERM/SIGINT/SIGHUP.\n";
 
 enum { OPT_PROBE = 256, OPT_TIMEOUT, OPT_HUGE, OPT_QUIET, OPT_VSWITCHD, OPT_NIC, OPT_VMBUS_ACPI,
-       OPT_HYPERV, OPT_GRACE };
+       OPT_HYPERV, OPT_NO_HYPERV, OPT_GRACE };
 
 static int parse_uint(const char *s, uint64_t max, uint64_t *out)
 {
@@ -107,6 +111,7 @@ int main(int argc, char **argv)
 		{ "nic", required_argument, NULL, OPT_NIC },
 		{ "vmbus-acpi", no_argument, NULL, OPT_VMBUS_ACPI },
 		{ "hyperv", no_argument, NULL, OPT_HYPERV },
+		{ "no-hyperv", no_argument, NULL, OPT_NO_HYPERV },
 		{ "shutdown-grace", required_argument, NULL, OPT_GRACE },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
@@ -115,9 +120,11 @@ int main(int argc, char **argv)
 	static unsigned vmbus_irq = 5;
 	static const struct vmm_acpi_device vmbus_device = { vmm_acpi_emit_vmbus, &vmbus_irq };
 	struct vmm_vm_config cfg = { .memory_mib = VMM_DEFAULT_MEMORY_MIB, .cpus = 1,
-				     .shutdown_grace_s = 30 };
+				     .shutdown_grace_s = 30, .hyperv = true,
+				     .hyperv_optional = true };
 	uint64_t v, timeout_ms = 1000;
 	int probe = 0, opt, rc;
+	bool vmbus_acpi = false;
 	struct vmm_vm *vm;
 	char err[512];
 
@@ -133,13 +140,9 @@ int main(int argc, char **argv)
 		case 's': cfg.console = optarg; break;
 		case OPT_HUGE: cfg.hugetlb = true; break;
 		case OPT_QUIET: cfg.quiet = true; break;
-		case OPT_HYPERV:
-			cfg.hyperv = true;
-			__attribute__((fallthrough)); /* Hyper-V guests find VMBus in the DSDT */
-		case OPT_VMBUS_ACPI:
-			cfg.acpi_devices = &vmbus_device;
-			cfg.n_acpi_devices = 1;
-			break;
+		case OPT_HYPERV: cfg.hyperv = true; cfg.hyperv_optional = false; break;
+		case OPT_NO_HYPERV: cfg.hyperv = false; break;
+		case OPT_VMBUS_ACPI: vmbus_acpi = true; break;
 		case OPT_PROBE: probe = 1; break;
 		case 'm':
 			if (parse_uint(optarg, UINT32_MAX, &cfg.memory_mib) < 0)
@@ -170,6 +173,10 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (cfg.hyperv || vmbus_acpi) { /* Hyper-V guests find VMBus in the DSDT */
+		cfg.acpi_devices = &vmbus_device;
+		cfg.n_acpi_devices = 1;
+	}
 	if (probe)
 		return run_probe(timeout_ms);
 	vm = vmm_vm_new(&cfg, err, sizeof(err));

@@ -594,6 +594,12 @@ static int load_guest(struct vmm_vm *vm, char *err, size_t errlen)
 
 /* ---- KVM ---- */
 
+static bool hyperv_supported(int vm_fd)
+{
+	return ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_HYPERV_SYNIC2) > 0 &&
+	       ioctl(vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_HYPERV_EVENTFD) > 0;
+}
+
 static int kvm_setup(struct vmm_vm *vm, char *err, size_t errlen)
 {
 	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
@@ -632,6 +638,15 @@ static int kvm_setup(struct vmm_vm *vm, char *err, size_t errlen)
 			errf(err, errlen, "KVM_SET_USER_MEMORY_REGION: %s", strerror(errno));
 			return -errno;
 		}
+	}
+	if (vm->cfg.hyperv && !hyperv_supported(vm->vm_fd)) {
+		if (!vm->cfg.hyperv_optional) {
+			errf(err, errlen, "this KVM lacks Hyper-V SynIC2 or Hyper-V eventfds");
+			return -ENOTSUP;
+		}
+		if (!vm->cfg.quiet)
+			fprintf(stderr, "vmm: this KVM lacks Hyper-V SynIC2: a plain KVM guest\n");
+		vm->cfg.hyperv = false; /* the DSDT keeps its VMBus device: nothing uses it */
 	}
 	vm->cpuid = vmm_x86_supported_cpuid(vm->kvm_fd);
 	if (!vm->cpuid) {
@@ -823,8 +838,9 @@ static bool ask_shutdown(struct vmm_vm *vm)
 		return false;
 	rc = vmm_hv_request_shutdown(vm->hv);
 	if (rc < 0) {
-		fprintf(stderr, "vmm: SIGTERM: the guest cannot be asked to shut down (%s)\n",
-			strerror(-rc));
+		if (!vm->cfg.quiet)
+			fprintf(stderr, "vmm: SIGTERM: the guest has %s\n",
+				rc == -ENOTCONN ? "no shutdown IC open" : "a shutdown pending");
 		return false;
 	}
 	if (!vm->cfg.quiet)

@@ -43,6 +43,7 @@ struct vmm_vm_config {
 	bool hugetlb;
 	bool quiet;             /* no timing report on stderr */
 	bool hyperv;            /* Hyper-V CPUID, SynIC and VMBus (vmm_hv) */
+	bool hyperv_optional;   /* without KVM's Hyper-V support: a KVM guest, warned */
 	unsigned shutdown_grace_s; /* with hyperv: SIGTERM asks the guest to shut down
 				    * through the shutdown IC and waits this long
 				    * (0: stop at once) */

@@ -59,6 +59,7 @@ expect 2 'command line too long' --kernel "$K" --cmdline "$(head -c 3000 /dev/ze
 expect 2 "unknown or incomplete option '--bogus'" --kernel "$K" --bogus
 expect 2 "unexpected argument 'extra'" --kernel "$K" extra
 expect 2 'multiple of 2 MiB with hugepages' --kernel "$K" --memory 129 --hugepages
+expect 2 "--shutdown-grace wants 0..3600 s, not 'soon'" --kernel "$K" --shutdown-grace soon
 expect 0 'Exit status: 0 guest powered off.*' --help
 expect 0 '^vmm \(hvnet\) [0-9]' --version
 

@@ -68,8 +68,10 @@ rc=$?
 grep -q 'reset (reboot)' "$tmp/vmm1.err" && ok "vmm reported the reset" || bad "no reset report"
 [ ! -e "$sock" ] && ok "console socket removed on exit" || bad "console socket left behind"
 
-# 2. file console, SIGTERM while the guest runs
-"$vmm" --kernel "$kernel" --initrd "$initrd" --memory 192 --console "file:$tmp/console2.log" \
+# 2. file console, SIGTERM while the guest runs (--shutdown-grace 0: stop at
+#    once, without asking the guest through the shutdown IC)
+"$vmm" --kernel "$kernel" --initrd "$initrd" --memory 192 --shutdown-grace 0 \
+	--console "file:$tmp/console2.log" \
 	--cmdline "console=ttyS0 hvnet_after=hang" 2>"$tmp/vmm2.err" &
 pid=$!
 for _ in $(seq 1500); do

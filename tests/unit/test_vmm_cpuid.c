@@ -160,8 +160,10 @@ static void test_hyperv(void **state)
 	vendor[12] = 0;
 	assert_string_equal(vendor, "Microsoft Hv");
 	assert_int_equal(get(0x40000001, 0)->eax, 0x31237648); /* "Hv#1" */
-	/* hypercall, VP index, SynIC, time ref count; no APIC MSRs, no TSC page */
-	assert_int_equal(get(0x40000003, 0)->eax, 0x66);
+	/* hypercall, VP index, SynIC, time ref count, frequency MSRs; no APIC
+	 * MSRs, no TSC page */
+	assert_int_equal(get(0x40000003, 0)->eax, 0x866);
+	assert_int_equal(get(0x40000003, 0)->edx, 0x100);
 	assert_int_equal(get(0x40000003, 0)->ebx, 0x30); /* PostMessage, SignalEvent */
 	assert_true(get(0x40000004, 0)->eax & (1u << 9)); /* auto-EOI deprecated */
 	assert_int_equal(get(0x40000005, 0)->eax, 4);
