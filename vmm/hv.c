@@ -103,7 +103,10 @@ struct vmm_hv {
 	enum vmbus_ic_heartbeat_state hb_state;
 	enum vmbus_ic_state ic_state[3];
 	uint32_t version;
-	uint64_t post_rejected;
+	uint64_t post_rejected;	/* HvPostMessage inputs refused */
+	uint64_t hcall_events;	/* HvSignalEvent through hypercall exits */
+	uint64_t doorbells;	/* HvSignalEvent through KVM_HYPERV_EVENTFD */
+	unsigned eom_notified;	/* vCPUs whose EOM comes as a resample event */
 };
 
 static uint64_t now_ms(void)
@@ -327,6 +330,7 @@ static uint64_t signal_event(struct vmm_hv *hv, uint64_t input, uint64_t param)
 			return HV_STATUS_INVALID_PARAMETER;
 		conn_id = *p;
 	}
+	hv->hcall_events++;
 	return vmbus_host_signal_event(hv->host, conn_id) == -ENOENT
 		       ? HV_STATUS_INVALID_CONNECTION_ID : HV_STATUS_SUCCESS;
 }
@@ -438,8 +442,10 @@ static void service(struct vmm_hv *hv, struct pollfd *p, const int *relids, unsi
 		if (!(p[i].revents & POLLIN))
 			continue;
 		drain(p[i].fd);
-		if (relids[i] >= 0 && hv->bells[relids[i]].fd == p[i].fd)
+		if (relids[i] >= 0 && hv->bells[relids[i]].fd == p[i].fd) {
+			hv->doorbells++;
 			vmbus_host_signal_event(hv->host, hv->bells[relids[i]].conn_id);
+		}
 	}
 	for (i = 0; i < hv->cfg.ncpus; i++)
 		flush_queue(hv, &hv->vps[i]);
@@ -500,14 +506,45 @@ int vmm_hv_request_shutdown(struct vmm_hv *hv)
 	return rc;
 }
 
-const char *vmm_hv_heartbeat(struct vmm_hv *hv)
+static const char *heartbeat_locked(struct vmm_hv *hv)
 {
 	struct vmbus_ic_stats st;
 
-	pthread_mutex_lock(&hv->lock);
 	vmbus_ic_get_stats(hv->hb, &st);
-	pthread_mutex_unlock(&hv->lock);
 	return vmbus_ic_heartbeat_state_name(st.heartbeat);
+}
+
+void vmm_hv_report(struct vmm_hv *hv)
+{
+	char line[1024];
+	size_t n = 0;
+	int c;
+
+	pthread_mutex_lock(&hv->lock);
+	for (c = 0; c < VMBUS_HC_COUNT && n < sizeof(line) - 64; c++) {
+		uint64_t v = vmbus_host_counter(hv->host, (enum vmbus_host_counter)c);
+
+		if (v)
+			n += (size_t)snprintf(line + n, sizeof(line) - n, " %s %llu",
+					      vmbus_host_counter_name((enum vmbus_host_counter)c),
+					      (unsigned long long)v);
+	}
+	line[n] = 0;
+	say(hv, LOG_INFO, "vmbus:%s; signal events: %llu doorbells, %llu hypercalls; "
+	    "%llu bad posts; heartbeat %s", n ? line : " no messages",
+	    (unsigned long long)hv->doorbells, (unsigned long long)hv->hcall_events,
+	    (unsigned long long)hv->post_rejected, heartbeat_locked(hv));
+	pthread_mutex_unlock(&hv->lock);
+}
+
+const char *vmm_hv_heartbeat(struct vmm_hv *hv)
+{
+	const char *name;
+
+	pthread_mutex_lock(&hv->lock);
+	name = heartbeat_locked(hv);
+	pthread_mutex_unlock(&hv->lock);
+	return name;
 }
 
 /* ---- setup ---- */
@@ -592,8 +629,10 @@ static int set_irqfds(struct vmm_hv *hv)
 		irqfd.fd = (uint32_t)vp->sint_fd;
 		irqfd.flags = KVM_IRQFD_FLAG_RESAMPLE;
 		irqfd.resamplefd = (uint32_t)vp->ack_fd;
-		if (ioctl(hv->cfg.vm_fd, KVM_IRQFD, &irqfd) == 0)
+		if (ioctl(hv->cfg.vm_fd, KVM_IRQFD, &irqfd) == 0) {
+			hv->eom_notified++;
 			continue;
+		}
 		/* no EOM notification: the VMBus thread polls busy slots */
 		irqfd.flags = 0;
 		irqfd.resamplefd = 0;
@@ -632,6 +671,9 @@ static int setup(struct vmm_hv *hv)
 	hv->host = vmbus_host_create(&host_ops, hv, &hc);
 	if (hv->wake_fd < 0 || !hv->host)
 		return -ENOMEM;
+	say(hv, LOG_INFO, "Hyper-V: SynIC on %u vCPU%s, EOM %s", hv->cfg.ncpus,
+	    hv->cfg.ncpus > 1 ? "s" : "",
+	    hv->eom_notified == hv->cfg.ncpus ? "through resample irqfds" : "by polling");
 	return add_ics(hv);
 }
 

@@ -61,6 +61,10 @@ int vmm_hv_request_shutdown(struct vmm_hv *hv);
 /* "no-contact", "ok" or "lost-contact": the guest's heartbeat. Any thread. */
 const char *vmm_hv_heartbeat(struct vmm_hv *hv);
 
+/* One line on stderr: the VMBus host's non-zero counters, how the guest
+ * signalled, refused posts and the heartbeat. Any thread. */
+void vmm_hv_report(struct vmm_hv *hv);
+
 /* Stops the VMBus thread, closes channels and frees everything. NULL is
  * fine. Owner thread, after the vCPU threads stopped. */
 void vmm_hv_free(struct vmm_hv *hv);

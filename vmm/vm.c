@@ -913,7 +913,7 @@ int vmm_vm_run(struct vmm_vm *vm)
 			vm->vcpus[i].started = 0;
 		}
 	if (vm->hv && !vm->cfg.quiet)
-		fprintf(stderr, "vmm: guest heartbeat at exit: %s\n", vmm_hv_heartbeat(vm->hv));
+		vmm_hv_report(vm->hv);
 	if (!vm->cfg.quiet) {
 		report_marker(vm);
 		fprintf(stderr, "vmm: guest %s after %.1f ms\n",

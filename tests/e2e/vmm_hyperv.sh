@@ -3,7 +3,8 @@
 # e2e: vmm --hyperv with the unmodified Debian guest (directly or in the
 # sandbox, see scripts/vm-runner.sh). The checks run in vmm_hyperv_inner.sh:
 # the guest detects Hyper-V, hv_vmbus negotiates a version, hv_utils binds
-# heartbeat, shutdown and timesync, vmm reports the heartbeat, and SIGTERM
+# heartbeat, shutdown and timesync, time sync sets the guest clock (no RTC),
+# vmm reports the heartbeat, and SIGTERM
 # powers the guest off through the shutdown IC (vmm exits 0).
 #
 #   vmm_hyperv.sh --vmm PATH

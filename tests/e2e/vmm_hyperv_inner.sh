@@ -19,6 +19,8 @@ for i in $(seq 150); do
 	[ "$(ls /sys/bus/vmbus/drivers/hv_utils 2>/dev/null | grep -c -- -)" -ge 3 ] && break
 	sleep 0.2
 done
+sleep 1
+echo "HVNET-GUEST-TIME $(date +%s)"
 dmesg
 echo HVNET-HV-READY
 G
@@ -45,6 +47,12 @@ for ic in Heartbeat Shutdown TimeSync; do
 		ok "hv_utils bound $(grep -Eo "$ic IC version [0-9.]+" "$log" | head -1)" ||
 		bad "hv_utils did not bind the $ic IC"
 done
+# no RTC: the guest clock starts at 1970 unless the time sync IC set it
+gtime=$(sed -n 's/^HVNET-GUEST-TIME \([0-9]*\).*/\1/p' "$log" | head -1)
+now=$(date +%s)
+[ -n "$gtime" ] && [ $((now - gtime)) -lt 300 ] && [ $((gtime - now)) -lt 300 ] &&
+	ok "guest clock set by time sync: $(date -u -d "@$gtime" '+%F %T') (host $((now - gtime)) s later)" ||
+	bad "guest clock '${gtime:-none}' is not the host's ($now)"
 grep -q 'vmbus: guest connected (version 5\.' "$tmp/vmm.err" && ok "vmm saw the guest connect" ||
 	bad "vmm did not report the VMBus connection"
 sleep 2 # a heartbeat round trip
