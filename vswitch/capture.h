@@ -40,7 +40,6 @@ struct vsw_capture_params {
 	uint64_t count;	      /* stop after this many frames (0: no limit) */
 	double duration;      /* stop after this many seconds (0: no limit) */
 	uint8_t dirs;	      /* VSW_CAPTURE_IN | VSW_CAPTURE_OUT */
-	unsigned int n_lcores;
 	struct rte_mempool *pool; /* for the copies */
 };
 

@@ -773,10 +773,6 @@ uint64_t vsw_dp_ct_full(const struct vsw_dp *dp)
 	return sum_lcores(dp, offsetof(struct vsw_dp_lcore, ct_full));
 }
 
-unsigned int vsw_dp_n_lcores(const struct vsw_dp *dp)
-{
-	return dp->n_lcores;
-}
 
 const char *vsw_drop_name(enum vsw_drop_reason r)
 {

@@ -136,6 +136,5 @@ uint64_t vsw_dp_fdb_full(const struct vsw_dp *dp);
 /* Datapath-wide totals: connections not tracked because the table was full. */
 uint64_t vsw_dp_ct_full(const struct vsw_dp *dp);
 
-unsigned int vsw_dp_n_lcores(const struct vsw_dp *dp);
 
 #endif

@@ -121,7 +121,7 @@ static void last_log_line(char *log, char *out, size_t len)
 }
 
 struct vsw_ext *vsw_ext_load_insns(const void *insns, unsigned int n, enum vsw_ext_hook hook,
-				   unsigned int n_lcores, struct ctl_err *err)
+				   struct ctl_err *err)
 {
 	struct rte_bpf_prm prm = {
 		.ins = insns,
@@ -135,7 +135,6 @@ struct vsw_ext *vsw_ext_load_insns(const void *insns, unsigned int n, enum vsw_e
 	size_t log_len = 0;
 	FILE *f;
 
-	(void)n_lcores;
 	if (!e) {
 		ctl_err_set(err, ENOMEM, "out of memory");
 		return NULL;
@@ -163,7 +162,7 @@ struct vsw_ext *vsw_ext_load_insns(const void *insns, unsigned int n, enum vsw_e
 }
 
 struct vsw_ext *vsw_ext_load(const char *path, const char *section, enum vsw_ext_hook hook,
-			     unsigned int n_lcores, struct ctl_err *err)
+			     struct ctl_err *err)
 {
 	const char *want = section && *section ? section : hook_names[hook];
 	struct bpf_object *obj;
@@ -193,7 +192,7 @@ struct vsw_ext *vsw_ext_load(const char *path, const char *section, enum vsw_ext
 		}
 	}
 	e = vsw_ext_load_insns(bpf_program__insns(found), (unsigned int)bpf_program__insn_cnt(found),
-			       hook, n_lcores, err);
+			       hook, err);
 out:
 	bpf_object__close(obj);
 	return e;
@@ -259,9 +258,4 @@ json_t *vsw_ext_stats_json(const struct vsw_ext *e)
 		json_object_set_new(o, e->hook == VSW_EXT_FILTER ? "drops" : "steered",
 				    json_integer((json_int_t)verdicts));
 	return o;
-}
-
-enum vsw_ext_hook vsw_ext_hook(const struct vsw_ext *e)
-{
-	return e->hook;
 }

@@ -33,16 +33,16 @@ const char *vsw_ext_hook_name(enum vsw_ext_hook hook);
 /*
  * Reads section (default: the hook's name) of the ELF object at path,
  * checks that the section is for hook, verifies and JIT-compiles the
- * program for n_lcores lcores. Returns NULL with err set: "object: ..."
+ * program. Returns NULL with err set: "object: ..."
  * for an unreadable or malformed file, "section: ..." for a missing or
  * mismatched section, "program: ..." with the verifier's reason.
  */
 struct vsw_ext *vsw_ext_load(const char *path, const char *section, enum vsw_ext_hook hook,
-			     unsigned int n_lcores, struct ctl_err *err);
+			     struct ctl_err *err);
 
 /* Verifies and compiles n raw instructions (struct ebpf_insn) for hook. */
 struct vsw_ext *vsw_ext_load_insns(const void *insns, unsigned int n, enum vsw_ext_hook hook,
-				   unsigned int n_lcores, struct ctl_err *err);
+				   struct ctl_err *err);
 
 void vsw_ext_free(struct vsw_ext *e);
 
@@ -59,6 +59,5 @@ void vsw_ext_count_verdict(struct vsw_ext *e, unsigned int lcore);
 /* Statistics and counters as JSON: runs, verdicts, avg_cycles, jit, counters. */
 json_t *vsw_ext_stats_json(const struct vsw_ext *e);
 
-enum vsw_ext_hook vsw_ext_hook(const struct vsw_ext *e);
 
 #endif

@@ -689,7 +689,6 @@ int vsw_capture_open(struct vsw *vsw, const char *target, struct vsw_capture_par
 	if (!vsw->capture_pool)
 		return ctl_err_set(err, ENOMEM, "capture: no memory for capture buffers");
 	prm->pool = vsw->capture_pool;
-	prm->n_lcores = vsw->opts.n_lcores;
 	c = vsw_capture_create(prm, ports, n, err);
 	if (!c)
 		return -EINVAL;

@@ -141,7 +141,7 @@ int vsw_port_set_mirror(struct vsw *vsw, const char *name, enum vsw_mirror role,
 /*
  * Starts a capture of target (a port, or all ports of a switch) streamed
  * on the request's connection, which it takes over (see capture.h). prm's
- * pool and n_lcores are filled in here. Returns 0 (the answer is the
+ * pool is filled in here. Returns 0 (the answer is the
  * stream) or -errno with err set (the caller answers the error).
  */
 int vsw_capture_open(struct vsw *vsw, const char *target, struct vsw_capture_params *prm,

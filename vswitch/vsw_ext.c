@@ -155,7 +155,7 @@ int vsw_ext_add(struct vsw *vsw, const char *swname, const char *name, const cha
 	if (target(vsw, swname, name, port, &sw, &port_idx, err) ||
 	    parse_args(vsw, (uint16_t)(sw - vsw->switches), args, a, err))
 		return -EINVAL;
-	prog = vsw_ext_load(object, section, hook, vsw->opts.n_lcores, err);
+	prog = vsw_ext_load(object, section, hook, err);
 	if (!prog)
 		return -EINVAL;
 	return attach(vsw, sw, name, prog, hook, port_idx, a, object, section, err);
@@ -172,7 +172,7 @@ int vsw_ext_add_insns(struct vsw *vsw, const char *swname, const char *name, con
 
 	if (target(vsw, swname, name, port, &sw, &port_idx, err))
 		return -EINVAL;
-	prog = vsw_ext_load_insns(insns, n, hook, vsw->opts.n_lcores, err);
+	prog = vsw_ext_load_insns(insns, n, hook, err);
 	if (!prog)
 		return -EINVAL;
 	return attach(vsw, sw, name, prog, hook, port_idx, none, NULL, NULL, err);

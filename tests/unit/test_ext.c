@@ -27,17 +27,17 @@ static void test_bad_objects(void **state)
 	struct ctl_err err;
 
 	(void)state;
-	assert_null(vsw_ext_load("/nonexistent.o", NULL, VSW_EXT_FILTER, 1, &err));
+	assert_null(vsw_ext_load("/nonexistent.o", NULL, VSW_EXT_FILTER, &err));
 	assert_non_null(strstr(err.msg, "object: cannot read '/nonexistent.o'"));
-	assert_null(vsw_ext_load("/proc/self/exe", NULL, VSW_EXT_FILTER, 1, &err));
+	assert_null(vsw_ext_load("/proc/self/exe", NULL, VSW_EXT_FILTER, &err));
 	assert_true(strstr(err.msg, "object:") == err.msg || strstr(err.msg, "section:") == err.msg);
 	if (!drop_telnet)
 		return;
-	assert_null(vsw_ext_load(drop_telnet, "nosuch", VSW_EXT_FILTER, 1, &err));
+	assert_null(vsw_ext_load(drop_telnet, "nosuch", VSW_EXT_FILTER, &err));
 	assert_non_null(strstr(err.msg, "has no program in section 'nosuch'"));
-	assert_null(vsw_ext_load(drop_telnet, NULL, VSW_EXT_FORWARD, 1, &err));
+	assert_null(vsw_ext_load(drop_telnet, NULL, VSW_EXT_FORWARD, &err));
 	assert_non_null(strstr(err.msg, "has no program in section 'forward'"));
-	assert_null(vsw_ext_load(drop_telnet, "filter", VSW_EXT_FORWARD, 1, &err));
+	assert_null(vsw_ext_load(drop_telnet, "filter", VSW_EXT_FORWARD, &err));
 	assert_string_equal(err.msg,
 			    "section: 'filter' holds a filter program; it cannot run at the forward hook");
 }
@@ -65,12 +65,12 @@ static void test_verifier(void **state)
 	struct vsw_ext *e;
 
 	(void)state;
-	assert_null(vsw_ext_load_insns(past, 2, VSW_EXT_FILTER, 1, &err));
+	assert_null(vsw_ext_load_insns(past, 2, VSW_EXT_FILTER, &err));
 	assert_non_null(strstr(err.msg, "program: rejected by the verifier:"));
 	assert_non_null(strstr(err.msg, "boundary"));
-	assert_null(vsw_ext_load_insns(helper, 2, VSW_EXT_FILTER, 1, &err));
+	assert_null(vsw_ext_load_insns(helper, 2, VSW_EXT_FILTER, &err));
 	assert_non_null(strstr(err.msg, "program: rejected by the verifier:"));
-	e = vsw_ext_load_insns(pass, 2, VSW_EXT_FILTER, 1, &err);
+	e = vsw_ext_load_insns(pass, 2, VSW_EXT_FILTER, &err);
 	assert_non_null(e);
 	assert_int_equal(vsw_ext_run(e, &ctx, 0), 1);
 	vsw_ext_burst_done(e, 0);
@@ -98,7 +98,7 @@ static void test_examples(void **state)
 		skip();
 		return;
 	}
-	e = vsw_ext_load(drop_telnet, NULL, VSW_EXT_FILTER, 1, &err);
+	e = vsw_ext_load(drop_telnet, NULL, VSW_EXT_FILTER, &err);
 	assert_non_null(e);
 	assert_int_equal(vsw_ext_run(e, &ctx, 0), HVNET_EXT_DROP);
 	ctx.dport = 80;
@@ -107,7 +107,7 @@ static void test_examples(void **state)
 	assert_int_equal(counter(e, "23"), 1);
 	vsw_ext_free(e);
 
-	e = vsw_ext_load(steer_vlan, NULL, VSW_EXT_FORWARD, 1, &err);
+	e = vsw_ext_load(steer_vlan, NULL, VSW_EXT_FORWARD, &err);
 	assert_non_null(e);
 	ctx.arg[0] = 20, ctx.arg[1] = 5;
 	ctx.vlan = 20;
@@ -117,7 +117,7 @@ static void test_examples(void **state)
 	vsw_ext_burst_done(e, 0);
 	vsw_ext_free(e);
 
-	e = vsw_ext_load(syn_count, NULL, VSW_EXT_CAPTURE, 1, &err);
+	e = vsw_ext_load(syn_count, NULL, VSW_EXT_CAPTURE, &err);
 	assert_non_null(e);
 	vsw_ext_run(e, &ctx, 0);
 	vsw_ext_run(e, &ctx, 0);
