@@ -233,15 +233,18 @@ struct vmbus_user_msg {
 
 /*
  * Sends one message: header (type, nic, seq; len is filled in), body and
- * nfds descriptors as SCM_RIGHTS. Blocks until the packet is queued (the
- * socket's buffer is ample for every message). Returns 0 or a negative
- * errno (-EPIPE when the peer is gone). Any thread holding the socket.
+ * nfds descriptors as SCM_RIGHTS. Blocks until the packet is queued; raises
+ * the socket's SO_SNDBUF on the first message larger than the default
+ * buffer allows. Returns 0 or a negative errno (-EPIPE when the peer is
+ * gone, -EINVAL for more than VMBUS_USER_MAX_MSG bytes or
+ * VMBUS_USER_MAX_FDS descriptors). Any thread holding the socket.
  */
 int vmbus_user_send(int sock, uint32_t type, uint32_t nic, uint32_t seq, const void *body,
 		    size_t body_len, const int *fds, unsigned int nfds);
 
 /*
- * Receives one message into buf (at least VMBUS_USER_MAX_MSG bytes) and
+ * Receives one message into buf (at least VMBUS_USER_MAX_MSG bytes, 8-byte
+ * aligned so the body can be read through the structs above) and
  * validates it with vmbus_user_parse(). Received descriptors are returned
  * in msg->fds (the caller owns and closes them); on any error they are
  * closed already. Returns 0, -EAGAIN (non-blocking socket, nothing there),
