@@ -38,6 +38,7 @@ struct gpadl {
 	uint8_t *rangebuf;	/* while incomplete */
 	bool complete;
 	bool in_use;		/* ring GPADL of an open (or failed) channel */
+	bool announced;		/* the VSP's gpadl_created accepted it */
 	uint64_t *pfns;
 	uint32_t npfns;
 	uint32_t first_offset;
@@ -152,6 +153,10 @@ static struct gpadl *find_gpadl(struct vmbus_host *h, uint32_t id)
 
 static void free_gpadl(struct vmbus_host *h, struct gpadl *g)
 {
+	struct vmbus_channel *owner = chan(h, g->relid);
+
+	if (g->announced && owner && owner->ops->gpadl_torndown)
+		owner->ops->gpadl_torndown(owner->vsp, g->relid, g->id);
 	for (struct gpadl **pp = &h->gpadls; *pp; pp = &(*pp)->next) {
 		if (*pp == g) {
 			*pp = g->next;
@@ -372,6 +377,20 @@ static int gpadl_collect(struct vmbus_host *h, struct gpadl *g)
 	return 0;
 }
 
+/* Tells the channel's VSP about a complete GPADL (before the guest learns
+ * it exists). Returns the VSP's refusal or 0. */
+static int gpadl_announce(struct vmbus_host *h, struct gpadl *g)
+{
+	struct vmbus_channel *ch = chan(h, g->relid);
+
+	if (!ch || !ch->ops->gpadl_created)
+		return 0;
+	if (ch->ops->gpadl_created(ch->vsp, g->relid, g->id, g->pfns, g->npfns))
+		return -EIO;
+	g->announced = true;
+	return 0;
+}
+
 static int gpadl_finish(struct vmbus_host *h, struct gpadl *g)
 {
 	struct vmbus_wire_gpadl_created r = { .hdr.msgtype = VMBUS_MSG_GPADL_CREATED };
@@ -395,6 +414,10 @@ static int gpadl_finish(struct vmbus_host *h, struct gpadl *g)
 	free(g->rangebuf);
 	g->rangebuf = NULL;
 	g->complete = true;
+	if (gpadl_announce(h, g)) {
+		free_gpadl(h, g);
+		return gpadl_fail(h, relid, id, VMBUS_HC_GPADL_REJECTED, "device refused");
+	}
 	h->counters[VMBUS_HC_GPADL_CREATED]++;
 	r.child_relid = relid;
 	r.gpadl = id;
@@ -578,14 +601,15 @@ static int on_open(struct vmbus_host *h, const struct vmbus_msg *m)
 		return open_fail(h, m, VMBUS_HC_MSG_BAD_FIELD, "rings unmappable or corrupt");
 	ch->target_vp = m->u.open.target_vp;
 	ch->state = CH_OPEN;
+	ch->ring_gpadl = g; /* vmbus_channel_ring_pages() works in the open callback */
+	ch->out_offset = m->u.open.downstream_page_offset;
 	if (ch->ops->open(ch->vsp, ch, m->u.open.userdata)) {
 		ch->state = CH_CLOSED; /* the VSP refused: no close callback */
+		ch->ring_gpadl = NULL;
 		unmap_rings(ch);
 		return open_fail(h, m, VMBUS_HC_OPEN_FAILED, "device refused");
 	}
 	g->in_use = true;
-	ch->ring_gpadl = g;
-	ch->out_offset = m->u.open.downstream_page_offset;
 	h->counters[VMBUS_HC_OPEN_OK]++;
 	if (h->ops->channel_opened)
 		h->ops->channel_opened(h->ctx, ch->relid, ch->conn_id, ch->target_vp);

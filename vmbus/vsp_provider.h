@@ -47,6 +47,17 @@ struct vmbus_vsp_ops {
 	void (*ready)(void *vsp, struct vmbus_channel *ch);
 	/* The guest signalled the channel (HvSignalEvent on its connection id). */
 	void (*signalled)(void *vsp, struct vmbus_channel *ch);
+	/* Optional: the guest completed GPADL gpadl of npfns pages for this
+	 * device's relid (a ring or a buffer; open channel or not), called
+	 * before GPADL_CREATED is posted. pfns are valid until gpadl_torndown.
+	 * Return 0, or a negative errno to fail the GPADL (the guest sees a
+	 * failure status). For VSPs whose data path runs elsewhere (vmbus-user). */
+	int (*gpadl_created)(void *vsp, uint32_t relid, uint32_t gpadl, const uint64_t *pfns,
+			     uint32_t npfns);
+	/* Optional: a GPADL gpadl_created accepted is gone (guest teardown,
+	 * unload, reconnect, device removal or host teardown); always after
+	 * the close callback of a channel that used it as its ring. */
+	void (*gpadl_torndown)(void *vsp, uint32_t relid, uint32_t gpadl);
 };
 
 #endif /* HVNET_VMBUS_VSP_PROVIDER_H */
