@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "ctl_capture.h"
+#include "ctl_console.h"
 #include "ctl_proto.h"
 #include "hvnet_config.h"
 
@@ -27,6 +28,7 @@ enum arg_type {
 	A_INT,	 /* decimal integer, sent as a JSON number */
 	A_FLAG,	 /* option without a value: true */
 	A_ONOFF, /* on|off, sent as a boolean */
+	A_LIST,	 /* repeatable option: each value appended to an array of strings */
 };
 
 struct arg {
@@ -128,6 +130,26 @@ static const struct command commands[] = {
 	{"ext", "del", "ext.del", {{"SWITCH", "switch", A_STR}, {"NAME", "name", A_STR}, END}, {END},
 	 "ext del SWITCH NAME"},
 	{"ext", "list", "ext.list", {END}, {END}, "ext list [SWITCH]", {"SWITCH", "switch", A_STR}},
+	{"vm", "create", "vm.create", {{"NAME", "name", A_STR}, END},
+	 {{"kernel", "kernel", A_PATH}, {"initrd", "initrd", A_PATH}, {"cmdline", "cmdline", A_STR},
+	  {"memory", "memory", A_INT}, {"cpus", "cpus", A_INT}, {"nic", "nic", A_LIST},
+	  {"disk", "disk", A_PATH}, END},
+	 "vm create NAME --kernel FILE [--initrd FILE] [--cmdline STR] [--memory MIB] [--cpus N]\n"
+	 "    [--nic SWITCH[,mac=MAC][,vlan=VID]]... [--disk FILE]"},
+	{"vm", "start", "vm.start", {{"NAME", "name", A_STR}, END}, {END}, "vm start NAME"},
+	{"vm", "shutdown", "vm.shutdown", {{"NAME", "name", A_STR}, END},
+	 {{"wait", "wait", A_FLAG}, {"timeout", "timeout", A_INT}, END},
+	 "vm shutdown NAME [--wait] [--timeout S]   (asks the guest's shutdown service; --wait:\n"
+	 "    until the VM is off; S bounds the wait, default 10, 60 with --wait)"},
+	{"vm", "stop", "vm.stop", {{"NAME", "name", A_STR}, END}, {END},
+	 "vm stop NAME   (power off: the vmm stops at once, SIGTERM/SIGKILL if it hangs)"},
+	{"vm", "del", "vm.del", {{"NAME", "name", A_STR}, END}, {END}, "vm del NAME"},
+	{"vm", "list", "vm.list", {END}, {END}, "vm list"},
+	{"vm", "show", "vm.show", {{"NAME", "name", A_STR}, END}, {END}, "vm show NAME"},
+	{"vm", "console", "vm.console", {{"NAME", "name", A_STR}, END},
+	 {{"no-follow", "no_follow", A_FLAG}, END},
+	 "vm console NAME [--no-follow]   (the serial console log, read-only; follows new output\n"
+	 "    until the VM stops or Ctrl-C)"},
 };
 
 static bool json_out;
@@ -190,7 +212,7 @@ static const struct command *find_command(const char *object, const char *verb)
 			return c;
 	}
 	if (!object_known)
-		fail(2, "unknown object '%s' (want status|switch|port|fdb|acl|xacl|conntrack|capture|ext)",
+		fail(2, "unknown object '%s' (want status|switch|port|fdb|acl|xacl|conntrack|capture|ext|vm)",
 		     object);
 	fail(2, "'%s' needs a verb: %s", object, verbs_of(object));
 }
@@ -266,6 +288,14 @@ static void parse_args(const struct command *c, int argc, char **argv, json_t *a
 		}
 		if (++i == argc)
 			fail(2, "option '%s' needs a value\n  %s", w, c->usage);
+		if (a->type == A_LIST) {
+			json_t *list = json_object_get(args, a->key);
+
+			if (!list)
+				json_object_set_new(args, a->key, list = json_array());
+			json_array_append_new(list, json_string(argv[i]));
+			continue;
+		}
 		json_object_set_new(args, a->key, value(a, argv[i]));
 	}
 	if (pos->name)
@@ -396,6 +426,20 @@ static void print_object(const json_t *o, int indent)
 	}
 }
 
+/* vm show: the fields, then the NICs as a table. */
+static void print_vm(const json_t *r)
+{
+	static const char *const nic_cols[] = {"port", "switch", "mac", "vlan", "link", NULL};
+	static const int nic_w[] = {20, 14, 19, 6, 6};
+	json_t *o = json_deep_copy(r);
+
+	json_object_del(o, "nics");
+	print_object(o, 0);
+	json_decref(o);
+	printf("nics:\n");
+	print_table(json_object_get(r, "nics"), nic_cols, nic_w);
+}
+
 static void print_text(const struct command *c, const json_t *r)
 {
 	static const char *const sw_cols[] = {"name", "type", "uplink", "host_vnic", "ports", NULL};
@@ -418,6 +462,9 @@ static void print_text(const struct command *c, const json_t *r)
 	static const char *const ext_cols[] = {"name", "switch", "port", "hook", "runs",
 					       "avg_cycles", "jit", NULL};
 	static const int ext_w[] = {16, 12, 14, 9, 12, 11, 6};
+	static const char *const vm_cols[] = {"name", "state", "pid", "cpus", "memory_mib",
+					      "heartbeat", NULL};
+	static const int vm_w[] = {20, 15, 9, 6, 12, 14};
 
 	if (!strcmp(c->cmd, "switch.list"))
 		print_table(json_object_get(r, "switches"), sw_cols, sw_w);
@@ -429,6 +476,12 @@ static void print_text(const struct command *c, const json_t *r)
 		print_table(json_object_get(r, "rules"), xacl_cols, xacl_w);
 	else if (!strcmp(c->cmd, "ext.list"))
 		print_table(json_object_get(r, "extensions"), ext_cols, ext_w);
+	else if (!strcmp(c->cmd, "vm.list"))
+		print_table(json_object_get(r, "vms"), vm_cols, vm_w);
+	else if (!strcmp(c->cmd, "vm.show"))
+		print_vm(r);
+	else if (!strncmp(c->cmd, "vm.", 3))
+		; /* create, start, shutdown, stop: silent like add and del */
 	else if (!strcmp(c->cmd, "conntrack.show"))
 		print_table(json_object_get(r, "connections"), ct_cols, ct_w);
 	else if (!strcmp(c->cmd, "fdb.show")) {
@@ -439,6 +492,16 @@ static void print_text(const struct command *c, const json_t *r)
 	} else if (!strstr(c->cmd, ".add") && !strstr(c->cmd, ".del") &&
 		   !strstr(c->cmd, ".set") && !strstr(c->cmd, ".vlan"))
 		print_object(r, 0);
+}
+
+/* How long to wait for the reply: vm shutdown and stop answer when the VM did it. */
+static int call_timeout_ms(const struct command *c, json_t *args)
+{
+	json_int_t t = json_integer_value(json_object_get(args, "timeout"));
+
+	if (!strcmp(c->cmd, "vm.shutdown"))
+		return (int)((t > 0 && t <= 3600 ? t : 60) + 10) * 1000;
+	return 60000;
 }
 
 int main(int argc, char **argv)
@@ -475,10 +538,16 @@ int main(int argc, char **argv)
 	parse_args(c, argc - optind, argv + optind, args);
 	if (json_object_get(args, "_file"))
 		args = load_rules(c, args);
+	if (!strcmp(c->cmd, "vm.console")) {
+		json_object_set_new(args, "follow",
+				    json_boolean(!json_is_true(json_object_get(args, "no_follow"))));
+		json_object_del(args, "no_follow");
+		return ctl_console_main(socket_path, args, json_out);
+	}
 	fd = ctl_connect(ctl_socket_path(socket_path), &err);
 	if (fd < 0)
 		fail(1, "%s", err.msg);
-	reply = ctl_call(fd, c->cmd, args, 60000, &err);
+	reply = ctl_call(fd, c->cmd, args, call_timeout_ms(c, args), &err);
 	close(fd);
 	if (!reply)
 		fail(1, "%s", err.msg);
