@@ -1023,6 +1023,11 @@ int vmbus_channel_ring_pages(struct vmbus_channel *ch, const uint64_t **pfns, ui
 	return 0;
 }
 
+uint32_t vmbus_channel_ring_gpadl(const struct vmbus_channel *ch)
+{
+	return ch->state == CH_OPEN && ch->ring_gpadl ? ch->ring_gpadl->id : 0;
+}
+
 int vmbus_channel_gpadl(struct vmbus_channel *ch, uint32_t gpadl, const uint64_t **pfns,
 			uint32_t *npfns)
 {

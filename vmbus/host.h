@@ -221,6 +221,9 @@ void *vmbus_channel_priv(const struct vmbus_channel *ch);
 int vmbus_channel_ring_pages(struct vmbus_channel *ch, const uint64_t **pfns, uint32_t *npfns,
 			     uint32_t *out_offset);
 
+/* Handle of the open channel's ring GPADL, 0 when the channel is not open. */
+uint32_t vmbus_channel_ring_gpadl(const struct vmbus_channel *ch);
+
 /*
  * The pages of a complete GPADL the guest created for this channel (e.g. a
  * NetVSC receive buffer). Returns 0 and sets *pfns (valid until the GPADL is

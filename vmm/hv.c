@@ -24,6 +24,7 @@
 #include "hv.h"
 #include "ic.h"
 #include "memory.h"
+#include "vsd_link.h"
 
 #define HV_SINT_VMBUS 2
 #define HV_MSG_SIZE 256
@@ -87,6 +88,7 @@ struct hv_vp {
 struct doorbell {
 	uint32_t conn_id;
 	int fd;
+	bool external;	/* a network channel's: vswitchd polls it, we do not */
 };
 
 struct vmm_hv {
@@ -107,6 +109,9 @@ struct vmm_hv {
 	uint64_t hcall_events;	/* HvSignalEvent through hypercall exits */
 	uint64_t doorbells;	/* HvSignalEvent through KVM_HYPERV_EVENTFD */
 	unsigned eom_notified;	/* vCPUs whose EOM comes as a resample event */
+	struct vmm_vsd *vsd;	/* link to vswitchd (synthetic NICs), or NULL */
+	uint64_t start_ms;
+	bool shutting_down;	/* a shutdown request went to the guest */
 };
 
 static uint64_t now_ms(void)
@@ -240,27 +245,39 @@ static void *gpa_to_hva(void *ctx, uint64_t gpa, uint64_t len)
 
 /* ---- doorbells: HvSignalEvent handled by KVM, counted here ---- */
 
-static void channel_opened(void *ctx, uint32_t relid, uint32_t conn_id, uint32_t vp)
+/* Creates the doorbell of relid: an eventfd KVM writes on HvSignalEvent(conn_id). */
+static int doorbell_create(struct vmm_hv *hv, uint32_t relid, uint32_t conn_id, bool external)
 {
-	struct vmm_hv *hv = ctx;
 	struct kvm_hyperv_eventfd ev = { .conn_id = conn_id };
 	struct doorbell *b;
+	int rc;
 
-	(void)vp;
-	if (relid >= MAX_DOORBELLS || hv->bells[relid].fd >= 0)
-		return;
+	if (relid >= MAX_DOORBELLS)
+		return -ERANGE;
 	b = &hv->bells[relid];
+	if (b->fd >= 0)
+		return b->fd;
 	b->fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	ev.fd = b->fd;
 	if (b->fd < 0 || ioctl(hv->cfg.vm_fd, KVM_HYPERV_EVENTFD, &ev) < 0) {
-		/* HvSignalEvent then reaches us as a hypercall exit */
+		rc = -errno;
 		if (b->fd >= 0)
 			close(b->fd);
 		b->fd = -1;
-		return;
+		return rc;
 	}
 	b->conn_id = conn_id;
+	b->external = external;
 	kick(hv->wake_fd);
+	return b->fd;
+}
+
+static void channel_opened(void *ctx, uint32_t relid, uint32_t conn_id, uint32_t vp)
+{
+	(void)vp;
+	/* without one, HvSignalEvent reaches us as a hypercall exit; a
+	 * network channel got its doorbell in its VSP's open already */
+	doorbell_create(ctx, relid, conn_id, false);
 }
 
 static void channel_closed(void *ctx, uint32_t relid, uint32_t conn_id)
@@ -276,6 +293,7 @@ static void channel_closed(void *ctx, uint32_t relid, uint32_t conn_id)
 	ioctl(hv->cfg.vm_fd, KVM_HYPERV_EVENTFD, &ev);
 	close(b->fd);
 	b->fd = -1;
+	b->external = false;
 	kick(hv->wake_fd);
 }
 
@@ -339,9 +357,12 @@ static void synic_exit(struct vmm_hv *hv, struct hv_vp *vp, struct kvm_run *run)
 {
 	uint64_t simp = run->hyperv.u.synic.msg_page, siefp = run->hyperv.u.synic.evt_page;
 	bool on = run->hyperv.u.synic.control & 1;
+	uint64_t old_siefp = vp->siefp;
 
 	vp->simp = on && (simp & 1) ? simp & HV_PAGE_MASK : 0;
 	vp->siefp = on && (siefp & 1) ? siefp & HV_PAGE_MASK : 0;
+	if (hv->vsd && vp->siefp != old_siefp)
+		vmm_vsd_sief_moved(hv->vsd, (uint32_t)(vp - hv->vps), vp->siefp);
 	flush_queue(hv, vp);
 }
 
@@ -397,26 +418,31 @@ static void report(struct vmm_hv *hv)
 		hv->ic_state[i] = st.state;
 		if (i == 0 && st.heartbeat != hv->hb_state) {
 			hv->hb_state = st.heartbeat;
+			if (hv->vsd)
+				vmm_vsd_status_changed(hv->vsd);
 			say(hv, st.heartbeat == VMBUS_HB_LOST ? LOG_WARNING : LOG_INFO,
 			    "heartbeat: %s", vmbus_ic_heartbeat_state_name(st.heartbeat));
 		}
 	}
 }
 
-/* Builds the poll set: wake fd, EOM notifications, doorbells. Returns its
- * size; relids[i] names the doorbell of entry i (-1: not a doorbell). */
+/* Builds the poll set: wake fd, vswitchd link, EOM notifications, our
+ * doorbells (not the network channels'). Returns its size; relids[i] names
+ * the doorbell of entry i (-1: not a doorbell, -2: the vswitchd link). */
 static unsigned poll_set(struct vmm_hv *hv, struct pollfd *p, int *relids)
 {
 	unsigned n = 0, i;
 
 	p[n] = (struct pollfd){ .fd = hv->wake_fd, .events = POLLIN };
 	relids[n++] = -1;
+	p[n] = (struct pollfd){ .fd = hv->vsd ? vmm_vsd_fd(hv->vsd) : -1, .events = POLLIN };
+	relids[n++] = -2;
 	for (i = 0; i < hv->cfg.ncpus; i++) {
 		p[n] = (struct pollfd){ .fd = hv->vps[i].ack_fd, .events = POLLIN };
 		relids[n++] = -1;
 	}
 	for (i = 0; i < MAX_DOORBELLS; i++)
-		if (hv->bells[i].fd >= 0) {
+		if (hv->bells[i].fd >= 0 && !hv->bells[i].external) {
 			p[n] = (struct pollfd){ .fd = hv->bells[i].fd, .events = POLLIN };
 			relids[n++] = (int)i;
 		}
@@ -438,8 +464,10 @@ static void service(struct vmm_hv *hv, struct pollfd *p, const int *relids, unsi
 {
 	unsigned i;
 
+	if (hv->vsd)
+		vmm_vsd_service(hv->vsd, now_ms()); /* reads its socket itself */
 	for (i = 0; i < n; i++) {
-		if (!(p[i].revents & POLLIN))
+		if (!(p[i].revents & POLLIN) || relids[i] == -2)
 			continue;
 		drain(p[i].fd);
 		if (relids[i] >= 0 && hv->bells[relids[i]].fd == p[i].fd) {
@@ -468,12 +496,14 @@ static void *vmbus_thread(void *arg)
 	int timeout;
 
 	pthread_setname_np(pthread_self(), "vmbus");
-	p = calloc(1 + hv->cfg.ncpus + MAX_DOORBELLS, sizeof(*p));
-	relids = calloc(1 + hv->cfg.ncpus + MAX_DOORBELLS, sizeof(*relids));
+	p = calloc(2 + hv->cfg.ncpus + MAX_DOORBELLS, sizeof(*p));
+	relids = calloc(2 + hv->cfg.ncpus + MAX_DOORBELLS, sizeof(*relids));
 	while (p && relids && !hv->stop) {
 		pthread_mutex_lock(&hv->lock);
 		n = poll_set(hv, p, relids);
 		timeout = queues_waiting(hv) ? POLL_BUSY_MS : TICK_MS;
+		if (hv->vsd && vmm_vsd_timeout_ms(hv->vsd, now_ms()) < timeout)
+			timeout = vmm_vsd_timeout_ms(hv->vsd, now_ms());
 		pthread_mutex_unlock(&hv->lock);
 		if (poll(p, n, timeout) < 0 && errno != EINTR)
 			break;
@@ -496,12 +526,24 @@ int vmm_hv_start(struct vmm_hv *hv)
 	return 0;
 }
 
+static int shutdown_locked(struct vmm_hv *hv)
+{
+	int rc = vmbus_ic_shutdown_request(hv->sd, 0, SHUTDOWN_REASON, 0, "hvnet: host shutdown");
+
+	if (rc == 0 && !hv->shutting_down) {
+		hv->shutting_down = true;
+		if (hv->vsd)
+			vmm_vsd_status_changed(hv->vsd);
+	}
+	return rc;
+}
+
 int vmm_hv_request_shutdown(struct vmm_hv *hv)
 {
 	int rc;
 
 	pthread_mutex_lock(&hv->lock);
-	rc = vmbus_ic_shutdown_request(hv->sd, 0, SHUTDOWN_REASON, 0, "hvnet: host shutdown");
+	rc = shutdown_locked(hv);
 	pthread_mutex_unlock(&hv->lock);
 	return rc;
 }
@@ -655,6 +697,104 @@ static int add_ics(struct vmm_hv *hv)
 	return hv->ts ? 0 : -errno;
 }
 
+/* ---- the vswitchd link's view of the VM (called under hv->lock) ---- */
+
+static int vsd_doorbell(void *ctx, uint32_t relid, uint32_t conn_id)
+{
+	return doorbell_create(ctx, relid, conn_id, true);
+}
+
+static int vsd_irqfd(void *ctx, uint32_t vp)
+{
+	struct vmm_hv *hv = ctx;
+
+	return vp < hv->cfg.ncpus ? hv->vps[vp].sint_fd : -EINVAL;
+}
+
+static uint64_t vsd_sief_gpa(void *ctx, uint32_t vp)
+{
+	struct vmm_hv *hv = ctx;
+
+	return vp < hv->cfg.ncpus ? hv->vps[vp].siefp : 0;
+}
+
+static int vsd_shutdown(void *ctx)
+{
+	return shutdown_locked(ctx);
+}
+
+static void vsd_poweroff(void *ctx)
+{
+	struct vmm_hv *hv = ctx;
+
+	if (hv->cfg.poweroff)
+		hv->cfg.poweroff(hv->cfg.owner);
+}
+
+static void vsd_status(void *ctx, struct vmbus_user_status *st)
+{
+	struct vmm_hv *hv = ctx;
+	struct vmbus_ic_stats ic;
+
+	vmbus_ic_get_stats(hv->hb, &ic);
+	st->state = hv->shutting_down ? VMBUS_USER_VM_SHUTTING_DOWN
+		    : vmbus_host_version(hv->host) ? VMBUS_USER_VM_RUNNING : VMBUS_USER_VM_STARTING;
+	st->heartbeat = ic.heartbeat == VMBUS_HB_OK ? VMBUS_USER_HB_OK
+			: ic.heartbeat == VMBUS_HB_LOST ? VMBUS_USER_HB_LOST_CONTACT
+							: VMBUS_USER_HB_NO_CONTACT;
+	st->uptime_ms = now_ms() - hv->start_ms;
+	st->vmbus_version = vmbus_host_version(hv->host);
+}
+
+static const struct vmm_vsd_ops vsd_ops = {
+	.doorbell = vsd_doorbell,
+	.irqfd = vsd_irqfd,
+	.sief_gpa = vsd_sief_gpa,
+	.shutdown = vsd_shutdown,
+	.poweroff = vsd_poweroff,
+	.status = vsd_status,
+	.log = host_log,
+};
+
+/* The link and its NIC devices (offered after the ICs). */
+static int add_nics(struct vmm_hv *hv)
+{
+	struct vmm_vsd_config c = *hv->cfg.vsd;
+	struct vmm_vsd_region r[VMBUS_USER_MAX_REGIONS];
+	unsigned i;
+
+	c.nr_regions = vmm_memory_nregions(hv->cfg.mem);
+	for (i = 0; i < c.nr_regions && i < VMBUS_USER_MAX_REGIONS; i++) {
+		const struct vmm_memory_region *m = vmm_memory_region(hv->cfg.mem, i);
+
+		r[i] = (struct vmm_vsd_region){ .gpa = m->gpa, .size = m->size,
+						.offset = m->fd_offset };
+	}
+	c.regions = r;
+	c.mem_fd = vmm_memory_fd(hv->cfg.mem);
+	c.nr_vcpus = hv->cfg.ncpus;
+	c.memory_mib = (uint32_t)(vmm_memory_size(hv->cfg.mem) >> 20);
+	hv->vsd = vmm_vsd_new(&c, &vsd_ops, hv);
+	if (!hv->vsd)
+		return -errno;
+	return vmm_vsd_add_nics(hv->vsd, hv->host);
+}
+
+int vmm_hv_connect_vswitchd(struct vmm_hv *hv, unsigned timeout_ms, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!hv->vsd)
+		return 0;
+	pthread_mutex_lock(&hv->lock);
+	rc = vmm_vsd_connect(hv->vsd, timeout_ms, err, errlen);
+	pthread_mutex_unlock(&hv->lock);
+	if (rc == 0)
+		say(hv, LOG_INFO, "vswitchd: connected to %s, %u NIC%s", hv->cfg.vsd->path,
+		    hv->cfg.vsd->nr_nics, hv->cfg.vsd->nr_nics > 1 ? "s" : "");
+	return rc;
+}
+
 static int setup(struct vmm_hv *hv)
 {
 	struct vmbus_host_config hc = { .nr_vcpus = hv->cfg.ncpus };
@@ -674,7 +814,10 @@ static int setup(struct vmm_hv *hv)
 	say(hv, LOG_INFO, "Hyper-V: SynIC on %u vCPU%s, EOM %s", hv->cfg.ncpus,
 	    hv->cfg.ncpus > 1 ? "s" : "",
 	    hv->eom_notified == hv->cfg.ncpus ? "through resample irqfds" : "by polling");
-	return add_ics(hv);
+	rc = add_ics(hv);
+	if (rc == 0 && hv->cfg.vsd)
+		rc = add_nics(hv);
+	return rc;
 }
 
 struct vmm_hv *vmm_hv_new(const struct vmm_hv_config *cfg)
@@ -687,6 +830,7 @@ struct vmm_hv *vmm_hv_new(const struct vmm_hv_config *cfg)
 		return NULL;
 	hv->cfg = *cfg;
 	hv->wake_fd = -1;
+	hv->start_ms = now_ms();
 	pthread_mutex_init(&hv->lock, NULL);
 	for (i = 0; i < MAX_DOORBELLS; i++)
 		hv->bells[i].fd = -1;
@@ -717,7 +861,8 @@ void vmm_hv_free(struct vmm_hv *hv)
 	vmbus_ic_destroy(hv->ts);
 	vmbus_ic_destroy(hv->sd);
 	vmbus_ic_destroy(hv->hb);
-	vmbus_host_destroy(hv->host);
+	vmbus_host_destroy(hv->host); /* closes NIC channels through the link */
+	vmm_vsd_free(hv->vsd);
 	for (i = 0; i < MAX_DOORBELLS; i++)
 		if (hv->bells[i].fd >= 0)
 			close(hv->bells[i].fd);

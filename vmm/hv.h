@@ -27,6 +27,7 @@
 
 struct vmm_memory;
 struct vmm_hv;
+struct vmm_vsd_config;
 
 struct vmm_hv_config {
 	int vm_fd;
@@ -34,6 +35,13 @@ struct vmm_hv_config {
 	unsigned ncpus;
 	const struct vmm_memory *mem;  /* guest RAM: every guest address is checked */
 	bool quiet;                    /* only warnings on stderr */
+	/* synthetic NICs served by vswitchd (vsd_link.h): path, VM name, pid
+	 * and NICs; hv fills in memory and vCPUs. NULL: none. Borrowed until
+	 * vmm_hv_free. */
+	const struct vmm_vsd_config *vsd;
+	/* vswitchd's REQUEST POWEROFF: stop the VM (called on the VMBus thread) */
+	void (*poweroff)(void *owner);
+	void *owner;
 };
 
 /*
@@ -43,6 +51,14 @@ struct vmm_hv_config {
  * KVM_CAP_HYPERV_SYNIC2 or the Hyper-V exits). Owner thread.
  */
 struct vmm_hv *vmm_hv_new(const struct vmm_hv_config *cfg);
+
+/*
+ * With NICs: connects to vswitchd, sends HELLO and waits up to timeout_ms
+ * for HELLO_REPLY, then sends the memory (vsd_link.h). 0 without NICs.
+ * -ECONNREFUSED when vswitchd refused (its reason in err), another -errno
+ * when it cannot be reached (reason in err). Owner thread, before start.
+ */
+int vmm_hv_connect_vswitchd(struct vmm_hv *hv, unsigned timeout_ms, char *err, size_t errlen);
 
 /* Starts the VMBus thread. 0 or -errno. Owner thread, once. */
 int vmm_hv_start(struct vmm_hv *hv);

@@ -66,6 +66,8 @@ struct vmm_vm {
 	struct vcpu *vcpus;
 	unsigned ncpus;
 	struct vmm_hv *hv; /* Hyper-V SynIC and VMBus; NULL without --hyperv */
+	struct vmm_vsd_config vsd; /* synthetic NICs (vsd.nics points to nics) */
+	struct vmm_vsd_nic nics[VMBUS_USER_MAX_NICS];
 	uint64_t kernel_addr;
 	uint64_t entry; /* 64-bit entry point (physical) */
 	_Atomic int stop;
@@ -692,6 +694,12 @@ static int check_config(const struct vmm_vm_config *cfg, char *err, size_t errle
 		     MAX_CPUS);
 		return -E2BIG;
 	}
+	if (cfg->nr_nics > VMBUS_USER_MAX_NICS || (cfg->nr_nics && (!cfg->hyperv ||
+	    !cfg->vswitchd || !cfg->name || !cfg->nics))) {
+		errf(err, errlen, "synthetic NICs need Hyper-V, a vswitchd socket and a name "
+		     "(at most %d NICs)", VMBUS_USER_MAX_NICS);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -712,22 +720,57 @@ static int create_devices(struct vmm_vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+static void host_poweroff(void *owner)
+{
+	struct vmm_vm *vm = owner;
+
+	if (!vm->cfg.quiet)
+		fprintf(stderr, "vmm: vswitchd asked to power off: stopping the guest\n");
+	request_stop(vm, VMM_STOP_HOST_POWEROFF);
+}
+
+/* The vswitchd link's part of the config; vm->nics holds the NICs. */
+static void vsd_config(struct vmm_vm *vm)
+{
+	vm->vsd = (struct vmm_vsd_config){ .path = vm->cfg.vswitchd, .vm_name = vm->cfg.name,
+					   .pid = (uint64_t)getpid(), .nics = vm->nics,
+					   .nr_nics = vm->cfg.nr_nics };
+	memcpy(vm->nics, vm->cfg.nics, vm->cfg.nr_nics * sizeof(*vm->nics));
+}
+
+/* With NICs: HELLO to vswitchd before the guest runs. */
+static int vsd_connect(struct vmm_vm *vm, char *err, size_t errlen)
+{
+	int rc;
+
+	if (!vm->cfg.nr_nics)
+		return 0;
+	rc = vmm_hv_connect_vswitchd(vm->hv, 5000, err, errlen);
+	/* whatever went wrong, it is vswitchd's or the host's (exit status 1) */
+	return rc ? -EHOSTDOWN : 0;
+}
+
 /* SynIC on the vCPUs, the VMBus host and its integration services. */
 static int hv_create(struct vmm_vm *vm, char *err, size_t errlen)
 {
 	int *fds = calloc(vm->ncpus, sizeof(*fds));
 	struct vmm_hv_config hc = { .vm_fd = vm->vm_fd, .vcpu_fds = fds, .ncpus = vm->ncpus,
-				    .mem = vm->mem, .quiet = vm->cfg.quiet };
+				    .mem = vm->mem, .quiet = vm->cfg.quiet,
+				    .poweroff = host_poweroff, .owner = vm };
 	unsigned i;
 
 	if (!fds)
 		return -ENOMEM;
+	if (vm->cfg.nr_nics) {
+		vsd_config(vm);
+		hc.vsd = &vm->vsd;
+	}
 	for (i = 0; i < vm->ncpus; i++)
 		fds[i] = vm->vcpus[i].fd;
 	vm->hv = vmm_hv_new(&hc);
 	free(fds);
 	if (vm->hv)
-		return 0;
+		return vsd_connect(vm, err, errlen);
 	errf(err, errlen, "cannot set up Hyper-V emulation: %s%s", strerror(errno),
 	     errno == ENOTSUP ? " (KVM lacks SynIC2 or Hyper-V eventfds)" : "");
 	return -errno;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "acpi.h"
+#include "vsd_link.h"
 
 struct vmm_vm;
 
@@ -26,6 +27,7 @@ enum vmm_stop {
 	VMM_STOP_USAGE = 2,    /* bad command line / configuration */
 	VMM_STOP_REBOOT = 3,   /* guest reset: reboot, triple fault */
 	VMM_STOP_SIGNAL = 4,   /* stopped by SIGTERM/SIGINT/SIGHUP */
+	VMM_STOP_HOST_POWEROFF = 5, /* vswitchd sent REQUEST POWEROFF */
 };
 
 #define VMM_DEFAULT_CMDLINE "console=ttyS0"
@@ -51,6 +53,12 @@ struct vmm_vm_config {
 	/* extra DSDT devices (e.g. the VMBus device), copied by vmm_vm_new */
 	const struct vmm_acpi_device *acpi_devices;
 	unsigned n_acpi_devices;
+	/* synthetic NICs (need hyperv): vswitchd's vmbus-user socket, the VM's
+	 * name there and the NICs (copied); NULL / 0: none */
+	const char *vswitchd;
+	const char *name;
+	const struct vmm_vsd_nic *nics;
+	unsigned nr_nics;
 };
 
 /*
