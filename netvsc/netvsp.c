@@ -512,8 +512,8 @@ static int link_flush(struct nvsp *nv)
 		if (indicate(nv, RNDIS_STATUS_MEDIA_DISCONNECT) < 0)
 			return -EPROTO;
 	}
-	if (nv->link_known && nv->link_guest == nv->link_up)
-		return 0;
+	if (!nv->link_known || nv->link_guest == nv->link_up)
+		return 0; /* the guest asks OID_GEN_MEDIA_CONNECT_STATUS first */
 	if (nv->ctrlq_n >= CTRL_Q_LEN)
 		return 0;
 	nv->link_known = true;
