@@ -294,7 +294,8 @@ static int send_rndis(struct nvsc_gsim *g, uint32_t channel, const void *hdr, ui
 			return idx;
 		off = g->off_gpa + (uint64_t)idx * GPA_SLOT_SIZE + page_off;
 		memcpy(g->t.mem + off, hdr, hlen);
-		memcpy(g->t.mem + off + hlen, data, dlen);
+		if (dlen)
+			memcpy(g->t.mem + off + hlen, data, dlen);
 		r = send_gpa(g, channel, off, hlen, len, TID_GPA | (uint32_t)idx);
 		if (r < 0)
 			g->gpa_used[idx] = false;
@@ -307,7 +308,8 @@ static int send_rndis(struct nvsc_gsim *g, uint32_t channel, const void *hdr, ui
 		return idx;
 	off = g->off_send + (uint64_t)idx * g->send_sec_size;
 	memcpy(g->t.mem + off, hdr, hlen);
-	memcpy(g->t.mem + off + hlen, data, dlen);
+	if (dlen)
+		memcpy(g->t.mem + off + hlen, data, dlen);
 	r = send_section_msg(g, channel, (uint32_t)idx, len, TID_SEC | (uint32_t)idx);
 	if (r < 0)
 		section_put(g, (uint32_t)idx);
@@ -481,7 +483,8 @@ static int send_oid(struct nvsc_gsim *g, uint32_t type, uint32_t oid, const void
 	q.info_offset = ilen ? sizeof(q) : 0;
 	memcpy(g->req, &h, sizeof(h));
 	memcpy(g->req + sizeof(h), &q, sizeof(q));
-	memcpy(g->req + sizeof(h) + sizeof(q), info, ilen);
+	if (ilen)
+		memcpy(g->req + sizeof(h) + sizeof(q), info, ilen);
 	return send_rndis(g, NVSP_CHANNEL_CONTROL, g->req, h.len, NULL, 0, g->cfg.gpa_direct, 0);
 }
 
