@@ -43,6 +43,22 @@
  * Every field is validated by the receiver (vmbus_user_parse()); vswitchd
  * treats the VM side as untrusted: the guest's own pages, indices and
  * lengths are checked again when they are used.
+ *
+ * Details fixed by the first implementation (vmbus_user.c, vmm/vsd_link.c):
+ * - GPADL covers every GPADL the guest creates for the NIC's relid, the
+ *   ring's included (CHANNEL_OPEN names it in ring_gpadl); replies and
+ *   CHANNEL_CLOSED echo the request's seq.
+ * - vswitchd answers every CHANNEL_CLOSE with CHANNEL_CLOSED (same relid),
+ *   also after its own CHANNEL_FAILED; the VM side waits up to 1 s for it.
+ * - The doorbell eventfd is non-blocking (the flag is shared by the dups);
+ *   KVM writes it on the guest's HvSignalEvent. To interrupt the guest, set
+ *   bit relid in the SINT 2 area (byte offset 2 * 256) of target_vp's SIEF
+ *   page (the latest SIEF message for that vp wins over sief_gpa), then
+ *   write 1 to the interrupt eventfd.
+ * - The parser also requires: hdr.nic < VMBUS_USER_MAX_NICS; non-empty VM
+ *   and switch names; vlan <= 4094; mtu <= 9000; page-aligned MEM gpa, size
+ *   and offset (size > 0) and SIEF gpa; out_offset in 1..npfns-1; relid and
+ *   ring_gpadl non-zero; status/reason fields <= 0; REQUEST op known.
  */
 #ifndef HVNET_VMBUS_USER_H
 #define HVNET_VMBUS_USER_H
