@@ -375,10 +375,15 @@ static int find_vmm(char *out, size_t len, struct ctl_err *err)
 		self[n] = '\0';
 		slash = strrchr(self, '/');
 		if (slash) {
+			char real[PATH_MAX];
+
 			*slash = '\0';
 			snprintf(out, len, "%s/../vmm/vmm", self);
-			if (executable(out))
+			if (executable(out)) {
+				if (realpath(out, real))
+					snprintf(out, len, "%s", real);
 				return 0;
+			}
 		}
 	}
 	for (const char *p = path ? path : "/usr/local/bin:/usr/bin"; *p;) {
