@@ -1342,80 +1342,78 @@ bool nvsp_wants_poll(const struct nvsp *nv)
 
 /* ---- switch -> guest ---------------------------------------------------- */
 
-static int deliver_block_reason(struct nvsp *nv)
+/* Posts the data batch and counts it. -1, or the drop reason (a counter) when it failed. */
+static int post_data(struct nvsp *nv, struct xfer_batch *b)
 {
-	if (nv->failed || !nv->in || !nv->recv.base || !nv->rndis_init)
+	uint32_t bytes = b->bytes, cnt = b->n;
+	int r = batch_post(nv, b, NVSP_CHANNEL_DATA);
+
+	if (r < 0)
+		return r == -EPROTO ? NVSP_CNT_TX_DROP_NOT_READY : NVSP_CNT_TX_DROP_RING_FULL;
+	nv->cnt[NVSP_CNT_TX_PACKETS]++;
+	nv->cnt[NVSP_CNT_TX_FRAMES] += cnt;
+	nv->cnt[NVSP_CNT_TX_BYTES] += bytes;
+	b->bytes = 0;
+	return -1;
+}
+
+/* Copies one frame into a section of the batch. -1, or the drop reason. */
+static int add_frame(struct nvsp *nv, struct xfer_batch *b, const struct nvsp_frame *f)
+{
+	struct {
+		struct rndis_hdr h;
+		struct rndis_packet p;
+	} __attribute__((packed)) rh = { { RNDIS_MSG_PACKET, 0 }, { 0 } };
+
+	rh.h.len = (uint32_t)sizeof(rh) + f->len;
+	rh.p.data_offset = sizeof(rh.p);
+	rh.p.data_len = f->len;
+	return batch_add(nv, b, &rh, sizeof(rh), f->data, f->len) ? -1 : NVSP_CNT_TX_DROP_NO_SECTION;
+}
+
+/* Why nothing can be delivered now (a counter), or -1 when frames may go. */
+static int deliver_gate(struct nvsp *nv)
+{
+	if (!nv->failed && nv->in && flush_pending(nv) < 0)
+		return NVSP_CNT_TX_DROP_NOT_READY;
+	if (nv->failed || !nv->in || !nv->recv.base || !nv->rndis_init || !nv->link_up)
 		return NVSP_CNT_TX_DROP_NOT_READY;
 	if (nv->filter == 0)
 		return NVSP_CNT_TX_DROP_FILTER;
-	if (!nv->link_up)
-		return NVSP_CNT_TX_DROP_NOT_READY;
+	if (nv->ctrlq_n > 0)
+		return NVSP_CNT_TX_DROP_NO_SECTION; /* control replies go first */
 	return -1;
 }
 
 unsigned int nvsp_deliver(struct nvsp *nv, const struct nvsp_frame *frames, unsigned int n)
 {
-	struct xfer_batch b;
+	struct xfer_batch b = { .n = 0, .bytes = 0 };
 	unsigned int i = 0, posted = 0;
-	int reason = -1;
+	int reason = deliver_gate(nv);
 
-	if (!nv->failed && nv->in && flush_pending(nv) < 0)
-		reason = NVSP_CNT_TX_DROP_NOT_READY;
-	if (reason < 0)
-		reason = deliver_block_reason(nv);
-	if (reason < 0 && nv->ctrlq_n > 0)
-		reason = NVSP_CNT_TX_DROP_NO_SECTION; /* control replies go first */
-	b.n = 0;
-	b.bytes = 0;
 	while (reason < 0 && i < n) {
-		const struct nvsp_frame *f = &frames[i];
-		struct {
-			struct rndis_hdr h;
-			struct rndis_packet p;
-		} __attribute__((packed)) rh = { { RNDIS_MSG_PACKET, 0 }, { 0 } };
-
-		if (f->len == 0 || f->len > max_frame(nv)) {
-			nv->cnt[NVSP_CNT_TX_DROP_TOO_BIG]++;
-			i++;
-			continue;
-		}
-		rh.h.len = (uint32_t)sizeof(rh) + f->len;
-		rh.p.data_offset = sizeof(rh.p);
-		rh.p.data_len = f->len;
-		if (!batch_add(nv, &b, &rh, sizeof(rh), f->data, f->len)) {
-			reason = NVSP_CNT_TX_DROP_NO_SECTION;
-			break;
+		if (frames[i].len == 0 || frames[i].len > max_frame(nv)) {
+			nv->cnt[NVSP_CNT_TX_DROP_TOO_BIG]++; /* dropped here, reported accepted */
+		} else {
+			reason = add_frame(nv, &b, &frames[i]);
+			if (reason >= 0)
+				break;
 		}
 		i++;
 		if (b.n == NVSP_MAX_XFER_RANGES) {
-			uint32_t bytes = b.bytes, cnt = b.n;
-			int r = batch_post(nv, &b, NVSP_CHANNEL_DATA);
-
-			if (r < 0) {
-				i = posted;
-				reason = r == -EPROTO ? NVSP_CNT_TX_DROP_NOT_READY
-						      : NVSP_CNT_TX_DROP_RING_FULL;
-				break;
-			}
-			nv->cnt[NVSP_CNT_TX_PACKETS]++;
-			nv->cnt[NVSP_CNT_TX_FRAMES] += cnt;
-			nv->cnt[NVSP_CNT_TX_BYTES] += bytes;
-			posted = i;
-			b.bytes = 0;
+			reason = post_data(nv, &b);
+			if (reason >= 0)
+				i = posted; /* the batch's frames were not accepted */
+			else
+				posted = i;
 		}
 	}
 	if (b.n > 0) {
-		uint32_t bytes = b.bytes, cnt = b.n;
-		int r = batch_post(nv, &b, NVSP_CHANNEL_DATA);
+		int r = post_data(nv, &b);
 
-		if (r < 0) {
-			/* the frames of this batch are not accepted: back up to the last post */
+		if (r >= 0) {
 			i = posted;
-			reason = r == -EPROTO ? NVSP_CNT_TX_DROP_NOT_READY : NVSP_CNT_TX_DROP_RING_FULL;
-		} else {
-			nv->cnt[NVSP_CNT_TX_PACKETS]++;
-			nv->cnt[NVSP_CNT_TX_FRAMES] += cnt;
-			nv->cnt[NVSP_CNT_TX_BYTES] += bytes;
+			reason = r;
 		}
 	}
 	if (i < n)
