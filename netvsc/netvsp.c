@@ -817,8 +817,7 @@ static void seg_push(struct seglist *sl, uint8_t *p, uint32_t len)
 
 /* ---- RNDIS data messages ------------------------------------------------ */
 
-/* Reads the packet info elements of a data message (hdr holds the first
- * bytes of the message, hlen of them). */
+/* Reads the packet info elements (plen bytes at hdr + start, a private copy). */
 static int parse_ppi(struct nvsp *nv, const uint8_t *hdr, uint32_t start, uint32_t plen,
 		     struct nvsp_frame_info *fi)
 {
@@ -852,32 +851,37 @@ static int parse_ppi(struct nvsp *nv, const uint8_t *hdr, uint32_t start, uint32
 	return 0;
 }
 
+/* Reads and validates the packet info of a data message into fi. */
+static int data_ppi(struct nvsp *nv, uint32_t base, uint32_t len, const struct rndis_packet *pk,
+		    struct nvsp_frame_info *fi)
+{
+	uint8_t ppi[RNDIS_HDR_COPY];
+
+	if (pk->ppi_offset < sizeof(*pk) || pk->ppi_len > sizeof(ppi) ||
+	    (uint64_t)RNDIS_HDR_SIZE + pk->ppi_offset + pk->ppi_len > len)
+		return fail(nv, NVSP_CNT_ERR_PPI, "packet info outside the message");
+	seg_copy(&nv->segs, base + RNDIS_HDR_SIZE + pk->ppi_offset, ppi, pk->ppi_len);
+	return parse_ppi(nv, ppi, 0, pk->ppi_len, fi);
+}
+
 /* A data message at offset base of the segments, len bytes long. Returns 1
  * when a frame went to the sink, 0 when dropped, -EPROTO. */
 static int rndis_data(struct nvsp *nv, uint32_t base, uint32_t len, const struct nvsp_sink *sink)
 {
-	uint8_t hdr[RNDIS_HDR_COPY];
 	struct rndis_packet pk;
 	struct nvsp_frame_info fi = { 0 };
 	struct iovec iov[MAX_SEGS];
-	uint32_t hlen = len < RNDIS_HDR_COPY ? len : RNDIS_HDR_COPY;
-	unsigned int n;
 	uint32_t body = len - RNDIS_HDR_SIZE;
+	unsigned int n;
 
 	if (len < RNDIS_DATA_HDR)
 		return fail(nv, NVSP_CNT_ERR_RNDIS_LEN, "short RNDIS packet message");
-	seg_copy(&nv->segs, base, hdr, hlen);
-	memcpy(&pk, hdr + RNDIS_HDR_SIZE, sizeof(pk));
+	seg_copy(&nv->segs, base + RNDIS_HDR_SIZE, &pk, sizeof(pk));
 	if (pk.data_offset < sizeof(pk) || pk.data_len == 0 ||
 	    (uint64_t)pk.data_offset + pk.data_len > body)
 		return fail(nv, NVSP_CNT_ERR_RNDIS_LEN, "packet data outside the message");
-	if (pk.ppi_len) {
-		if (pk.ppi_offset < sizeof(pk) ||
-		    (uint64_t)RNDIS_HDR_SIZE + pk.ppi_offset + pk.ppi_len > hlen)
-			return fail(nv, NVSP_CNT_ERR_PPI, "packet info outside the message");
-		if (parse_ppi(nv, hdr, RNDIS_HDR_SIZE + pk.ppi_offset, pk.ppi_len, &fi) < 0)
-			return -EPROTO;
-	}
+	if (pk.ppi_len && data_ppi(nv, base, len, &pk, &fi) < 0)
+		return -EPROTO;
 	if (!nv->rndis_init) {
 		nv->cnt[NVSP_CNT_RX_DROP_NOT_READY]++;
 		return 0;
