@@ -166,18 +166,17 @@ __attribute__((format(printf, 3, 4))) static void nv_log(struct nvsp *nv, int le
 	char line[256];
 	va_list ap;
 
+	uint64_t t;
+
 	if (!nv->cfg.log)
 		return;
-	if (level >= LOG_NOTICE) {
-		uint64_t t = now_ms(nv);
-
-		if (t - nv->log_window > LOG_WINDOW_MS) {
-			nv->log_window = t;
-			nv->log_n = 0;
-		}
-		if (nv->log_n++ >= LOG_BURST)
-			return;
+	t = now_ms(nv);
+	if (t - nv->log_window > LOG_WINDOW_MS) {
+		nv->log_window = t;
+		nv->log_n = 0;
 	}
+	if (nv->log_n++ >= LOG_BURST)
+		return;
 	va_start(ap, fmt);
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
@@ -406,6 +405,7 @@ static int map_buf(struct nvsp *nv, struct buf_map *b)
 	if (errno != EAGAIN) {
 		nv->gpadl_waiting = false;
 		nv->cnt[NVSP_CNT_GPADL_UNKNOWN]++;
+		nv_log(nv, LOG_WARNING, "netvsp: buffer GPADL %#x unknown", b->gpadl);
 		return -ENOENT;
 	}
 	if (!nv->gpadl_waiting) {
@@ -1296,6 +1296,8 @@ int nvsp_poll(struct nvsp *nv, const struct nvsp_sink *sink, unsigned int max)
 		return -EPROTO;
 	if (!nv->in)
 		return -ENOTCONN;
+	if (!sink || !sink->frame)
+		return -EINVAL;
 	if (flush_pending(nv) < 0)
 		goto failed;
 	for (unsigned int i = 0; i < max; i++) {

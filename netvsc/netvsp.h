@@ -103,8 +103,8 @@ struct nvsp_sink {
  * is signalled at most once per call. Stops early when the host->guest ring
  * cannot take a completion (then nvsp_wants_poll() is true).
  * Returns frames delivered to the sink (>= 0), -EPROTO once the guest broke
- * the protocol (the channel is FAILED; every later call returns -EPROTO) or
- * -ENOTCONN when not attached. Datapath thread.
+ * the protocol (the channel is FAILED; every later call returns -EPROTO),
+ * -ENOTCONN when not attached, -EINVAL without sink. Datapath thread.
  */
 int nvsp_poll(struct nvsp *nv, const struct nvsp_sink *sink, unsigned int max);
 

@@ -46,6 +46,7 @@ static void pair_signal_guest(void *ctx)
 
 static void pair_log(void *ctx, int level, const char *line)
 {
+	((struct nvsc_pair *)ctx)->log_lines++;
 	if (!((struct nvsc_pair *)ctx)->quiet)
 		fprintf(stderr, "nvsp[%d]: %s\n", level, line);
 }

@@ -58,6 +58,7 @@ struct nvsc_pair {
 	struct nvsp_sink sink;
 	struct nvsp_config hcfg; /* what the host was created with */
 	bool quiet;		 /* no log lines on stderr */
+	uint64_t log_lines;	 /* lines the host logged */
 };
 
 /*

@@ -488,6 +488,7 @@ static void test_gpadl_unknown(void **state)
 	assert_int_equal(nvsc_pair_pump(p, 20), -EPROTO); /* the guest refuses the failure */
 	assert_string_equal(nvsc_gsim_error(p->g), "receive buffer refused");
 	assert_int_equal(cnt(p, NVSP_CNT_GPADL_UNKNOWN), 1);
+	assert_int_equal(p->log_lines, 1);
 	assert_false(nvsp_failed(p->nv));
 	nvsc_pair_free(p);
 }

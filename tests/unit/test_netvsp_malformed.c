@@ -44,6 +44,7 @@ static void expect_failed(struct nvsc_pair *p, const char *reason)
 	assert_non_null(st.fail_reason);
 	assert_string_equal(st.fail_reason, reason);
 	assert_true(nvsp_failed(p->nv));
+	assert_int_equal(p->log_lines, 1); /* one line says why */
 	assert_int_equal(nvsp_poll(p->nv, &p->sink, 64), -EPROTO);
 	assert_int_equal(nvsp_deliver(p->nv, &fr, 1), 0);
 	assert_int_equal(nvsp_unmask(p->nv), -EPROTO);
