@@ -754,6 +754,8 @@ static int xfer_pkt(struct nvsc_gsim *g, const struct vmbus_pkt *pkt)
 		memcpy(&r, pkt->desc + VMBUS_PKT_DESC_SIZE + sizeof(xh) + 8u * i, sizeof(r));
 		if ((uint64_t)r.byte_offset + r.byte_count > g->cfg.recv_buf_size)
 			return gfail(g, "transfer range outside the receive buffer");
+		if (r.byte_count > g->recv_sec_size)
+			return gfail(g, "transfer range larger than a section");
 		if (rndis_msg(g, rb + r.byte_offset, r.byte_count) < 0)
 			return -EPROTO;
 	}
