@@ -221,6 +221,74 @@ static void test_tx_sink_drop(void **state)
 	nvsc_pair_free(p);
 }
 
+/* Linux batches several RNDIS messages (padded to 8 bytes) into one section. */
+static void test_tx_batched_section(void **state)
+{
+	struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, NULL);
+	uint8_t sec[1024];
+	uint32_t off = 0;
+
+	(void)state;
+	memset(sec, 0, sizeof(sec));
+	for (uint32_t i = 0; i < 3; i++) {
+		uint32_t flen = 61 + i * 100, mlen = (44 + flen + 7) & ~7u;
+		struct rndis_hdr h = { RNDIS_MSG_PACKET, mlen };
+		struct rndis_packet pk = { .data_offset = sizeof(pk), .data_len = flen };
+
+		memcpy(sec + off, &h, sizeof(h));
+		memcpy(sec + off + 8, &pk, sizeof(pk));
+		fill(sec + off + 44, flen, i);
+		off += mlen;
+	}
+	assert_int_equal(nvsc_gsim_send_rndis_section(p->g, NVSP_CHANNEL_DATA, 1, 1, off, sec, off),
+			 0);
+	assert_int_equal(nvsc_pair_pump(p, 20), 0);
+	assert_int_equal(p->host_frames, 3);
+	for (uint32_t i = 0; i < 3; i++) {
+		uint8_t want[400];
+
+		fill(want, 61 + i * 100, i);
+		assert_int_equal(p->host_rx[i].len, 61 + i * 100);
+		assert_memory_equal(p->host_rx[i].data, want, 61 + i * 100);
+	}
+	nvsc_pair_free(p);
+}
+
+/* KEEPALIVE is answered; an unknown OID gets NOT_SUPPORTED, not a failure. */
+static void test_rndis_keepalive_and_unknown_oid(void **state)
+{
+	struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, NULL);
+	struct {
+		struct rndis_hdr h;
+		struct rndis_id_req r;
+	} __attribute__((packed)) ka = { { RNDIS_MSG_KEEPALIVE, sizeof(ka) }, { 77 } };
+	struct {
+		struct rndis_hdr h;
+		struct rndis_oid_req q;
+	} __attribute__((packed)) q = { { RNDIS_MSG_QUERY, sizeof(q) }, { 78, 0x00010116, 0, 0, 0 } };
+	struct nvsc_gsim_stats gs0, gs1;
+	uint64_t ctrl = cnt(p, NVSP_CNT_RNDIS_CTRL_MSGS);
+	uint64_t nsup = cnt(p, NVSP_CNT_RNDIS_NOT_SUPPORTED); /* RSS caps in the handshake */
+
+	(void)state;
+	nvsc_gsim_get_stats(p->g, &gs0);
+	assert_int_equal(nvsc_gsim_send_rndis_section(p->g, NVSP_CHANNEL_CONTROL, 0, 0, sizeof(ka),
+						      &ka, sizeof(ka)),
+			 0);
+	assert_int_equal(nvsc_pair_pump(p, 20), 0);
+	nvsc_gsim_get_stats(p->g, &gs1);
+	assert_int_equal(gs1.rx_ctrl_msgs, gs0.rx_ctrl_msgs + 1);
+	assert_int_equal(cnt(p, NVSP_CNT_RNDIS_CTRL_MSGS), ctrl + 1);
+	assert_int_equal(nvsc_gsim_send_rndis_section(p->g, NVSP_CHANNEL_CONTROL, 0, 0, sizeof(q),
+						      &q, sizeof(q)),
+			 0);
+	assert_int_equal(nvsp_poll(p->nv, &p->sink, 8), 0);
+	assert_int_equal(nsup, 1);
+	assert_int_equal(cnt(p, NVSP_CNT_RNDIS_NOT_SUPPORTED), nsup + 1);
+	assert_false(nvsp_failed(p->nv));
+	nvsc_pair_free(p);
+}
+
 /* ---- switch -> guest ---- */
 
 static unsigned int deliver(struct nvsc_pair *p, unsigned int n, uint32_t len, uint32_t seed,
@@ -575,6 +643,8 @@ int main(void)
 		cmocka_unit_test(test_tx_gpa_direct),
 		cmocka_unit_test(test_gpa_direct_handshake),
 		cmocka_unit_test(test_tx_sink_drop),
+		cmocka_unit_test(test_tx_batched_section),
+		cmocka_unit_test(test_rndis_keepalive_and_unknown_oid),
 		cmocka_unit_test(test_rx_burst),
 		cmocka_unit_test(test_rx_too_big),
 		cmocka_unit_test(test_rx_section_exhaustion),
