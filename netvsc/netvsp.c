@@ -34,29 +34,29 @@
 #include "rndis_wire.h"
 #include "vmbus/ring.h"
 
-#define PAGE_SIZE		4096u
-#define MAX_RECV_SECTIONS	16384u
-#define MAX_SEGS		64u	/* page runs of one RNDIS message */
-#define MAX_GPA_PAGES		64u
-#define PKT_COPY_MAX		4096u	/* largest guest packet we accept */
-#define RNDIS_HDR_COPY		512u	/* header + packet info of a data message */
-#define RNDIS_CTRL_MAX		4096u	/* largest control message */
-#define CTRL_Q_LEN		8u
-#define CTRL_REPLY_MAX		256u
-#define SEND_SECTION_SIZE	6144u	/* what we ask nothing of: the guest picks the buffer */
-#define GPADL_WAIT_MS		2000u
-#define LINK_SPEED_100BPS	250000000u /* 25 Gbit/s */
-#define RNDIS_DATA_HDR		(RNDIS_HDR_SIZE + sizeof(struct rndis_packet))
-#define SAVE_MAGIC		0x5053564eu /* "NVSP" */
-#define SAVE_VERSION		1u
-#define LOG_BURST		5u
-#define LOG_WINDOW_MS		5000u
+#define PAGE_SIZE	  4096u
+#define MAX_RECV_SECTIONS 16384u
+#define MAX_SEGS	  64u /* page runs of one RNDIS message */
+#define MAX_GPA_PAGES	  64u
+#define PKT_COPY_MAX	  4096u /* largest guest packet we accept */
+#define RNDIS_HDR_COPY	  512u	/* header + packet info of a data message */
+#define RNDIS_CTRL_MAX	  4096u /* largest control message */
+#define CTRL_Q_LEN	  8u
+#define CTRL_REPLY_MAX	  256u
+#define SEND_SECTION_SIZE 6144u /* what we ask nothing of: the guest picks the buffer */
+#define GPADL_WAIT_MS	  2000u
+#define LINK_SPEED_100BPS 250000000u /* 25 Gbit/s */
+#define RNDIS_DATA_HDR	  (RNDIS_HDR_SIZE + sizeof(struct rndis_packet))
+#define SAVE_MAGIC	  0x5053564eu /* "NVSP" */
+#define SAVE_VERSION	  1u
+#define LOG_BURST	  5u
+#define LOG_WINDOW_MS	  5000u
 
 /* Result of handling one guest packet. */
-#define PKT_RETRY	(-EAGAIN)	/* leave it in the ring, stop this poll */
+#define PKT_RETRY (-EAGAIN) /* leave it in the ring, stop this poll */
 
 struct xfer_slot {
-	uint32_t head;	/* first section, chained through sec_next */
+	uint32_t head; /* first section, chained through sec_next */
 	uint32_t in_use;
 };
 
@@ -78,10 +78,10 @@ struct seglist {
 };
 
 struct buf_map {
-	bool set;		/* guest sent the buffer message */
+	bool set; /* guest sent the buffer message */
 	uint32_t gpadl;
 	uint16_t id;
-	uint8_t *base;		/* mapping, NULL while unmapped */
+	uint8_t *base; /* mapping, NULL while unmapped */
 	size_t len;
 	uint32_t sec_size;
 	uint32_t sec_count;
@@ -92,9 +92,9 @@ struct nvsp {
 	struct vmbus_ring *in;	/* guest -> host */
 	struct vmbus_ring *out; /* host -> guest */
 	bool failed;
-	bool used;		/* attached at least once */
+	bool used; /* attached at least once */
 	bool restored;
-	int fail_reason;	/* enum nvsp_counter */
+	int fail_reason; /* enum nvsp_counter */
 
 	uint32_t nvsp_version;
 	uint32_t ndis_version;
@@ -106,9 +106,9 @@ struct nvsp {
 	bool halted;
 	uint32_t filter;
 	bool link_up;
-	bool link_known;	/* what the guest believes, once it asked or was told */
+	bool link_known; /* what the guest believes, once it asked or was told */
 	bool link_guest;
-	bool flap_pending;	/* restored: indicate down then up */
+	bool flap_pending; /* restored: indicate down then up */
 
 	/* receive sections and transfer-page slots */
 	uint32_t *free_secs;
@@ -125,8 +125,8 @@ struct nvsp {
 
 	uint64_t gpadl_wait_start;
 	bool gpadl_waiting;
-	bool out_full;		/* a completion waits for ring space */
-	bool signal;		/* signal the guest at the end of this call */
+	bool out_full; /* a completion waits for ring space */
+	bool signal;   /* signal the guest at the end of this call */
 	uint64_t state_gen;
 	uint64_t log_window;
 	unsigned int log_n;
@@ -161,7 +161,7 @@ static uint64_t now_ms(const struct nvsp *nv)
 }
 
 __attribute__((format(printf, 3, 4))) static void nv_log(struct nvsp *nv, int level,
-							  const char *fmt, ...)
+							 const char *fmt, ...)
 {
 	char line[256];
 	va_list ap;
@@ -234,8 +234,8 @@ static int ring_put(struct nvsp *nv, const struct vmbus_pkt_out *p)
 
 static int send_nvsp(struct nvsp *nv, uint16_t type, uint64_t tid, const struct nvsp_msg *m)
 {
-	struct iovec iov = { .iov_base = (void *)m, .iov_len = NVSP_MSG_SIZE };
-	struct vmbus_pkt_out p = { .type = type, .trans_id = tid, .iov = &iov, .iovcnt = 1 };
+	struct iovec iov = {.iov_base = (void *)m, .iov_len = NVSP_MSG_SIZE};
+	struct vmbus_pkt_out p = {.type = type, .trans_id = tid, .iov = &iov, .iovcnt = 1};
 
 	return ring_put(nv, &p);
 }
@@ -333,12 +333,12 @@ static bool batch_add(struct nvsp *nv, struct xfer_batch *b, const void *hdr, ui
  * sections are returned) or -EPROTO. */
 static int batch_post(struct nvsp *nv, struct xfer_batch *b, uint32_t channel_type)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RNDIS_PKT };
-	struct iovec iov = { .iov_base = &m, .iov_len = NVSP_MSG_SIZE };
-	struct vmbus_pkt_out p = { .type = VMBUS_PKT_DATA_XFER_PAGES,
-				   .flags = VMBUS_PKT_F_COMPLETION_REQUESTED,
-				   .iov = &iov,
-				   .iovcnt = 1 };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
+	struct iovec iov = {.iov_base = &m, .iov_len = NVSP_MSG_SIZE};
+	struct vmbus_pkt_out p = {.type = VMBUS_PKT_DATA_XFER_PAGES,
+				  .flags = VMBUS_PKT_F_COMPLETION_REQUESTED,
+				  .iov = &iov,
+				  .iovcnt = 1};
 	uint32_t slot;
 	int r;
 
@@ -421,7 +421,7 @@ static int map_buf(struct nvsp *nv, struct buf_map *b)
 /* After attach of a restored channel: map the buffers again. */
 static int remap_buffers(struct nvsp *nv)
 {
-	struct buf_map *bufs[2] = { &nv->recv, &nv->send };
+	struct buf_map *bufs[2] = {&nv->recv, &nv->send};
 
 	for (int i = 0; i < 2; i++) {
 		struct buf_map *b = bufs[i];
@@ -436,7 +436,8 @@ static int remap_buffers(struct nvsp *nv)
 			return r;
 		if ((uint64_t)b->sec_size * b->sec_count > b->len) {
 			b->base = NULL;
-			return fail(nv, NVSP_CNT_ERR_SECTION, "restored buffer smaller than layout");
+			return fail(nv, NVSP_CNT_ERR_SECTION,
+				    "restored buffer smaller than layout");
 		}
 	}
 	return 0;
@@ -492,7 +493,7 @@ static int indicate(struct nvsp *nv, uint32_t status)
 	struct {
 		struct rndis_hdr h;
 		struct rndis_indicate i;
-	} __attribute__((packed)) m = { { RNDIS_MSG_INDICATE, sizeof(m) }, { status, 0, 0 } };
+	} __attribute__((packed)) m = {{RNDIS_MSG_INDICATE, sizeof(m)}, {status, 0, 0}};
 
 	nv->cnt[NVSP_CNT_LINK_INDICATIONS]++;
 	return ctrl_reply(nv, &m, sizeof(m));
@@ -518,7 +519,8 @@ static int link_flush(struct nvsp *nv)
 		return 0;
 	nv->link_known = true;
 	nv->link_guest = nv->link_up;
-	return indicate(nv, nv->link_up ? RNDIS_STATUS_MEDIA_CONNECT : RNDIS_STATUS_MEDIA_DISCONNECT);
+	return indicate(nv,
+			nv->link_up ? RNDIS_STATUS_MEDIA_CONNECT : RNDIS_STATUS_MEDIA_DISCONNECT);
 }
 
 /* ---- RNDIS control requests --------------------------------------------- */
@@ -628,8 +630,7 @@ static int oid_req_parse(struct nvsp *nv, const uint8_t *msg, uint32_t len,
 		*info = NULL;
 		return 0;
 	}
-	if (req->info_offset < sizeof(*req) ||
-	    (uint64_t)req->info_offset + req->info_len > body)
+	if (req->info_offset < sizeof(*req) || (uint64_t)req->info_offset + req->info_len > body)
 		return fail(nv, NVSP_CNT_ERR_RNDIS_LEN, "OID info buffer outside the message");
 	*info = msg + RNDIS_HDR_SIZE + req->info_offset;
 	return 0;
@@ -664,7 +665,7 @@ static int rndis_set(struct nvsp *nv, const uint8_t *msg, uint32_t len)
 	struct {
 		struct rndis_hdr h;
 		struct rndis_set_cmplt c;
-	} __attribute__((packed)) out = { { RNDIS_MSG_SET_C, sizeof(out) } };
+	} __attribute__((packed)) out = {{RNDIS_MSG_SET_C, sizeof(out)}};
 	struct rndis_oid_req req;
 	const uint8_t *info;
 
@@ -680,7 +681,7 @@ static int rndis_init(struct nvsp *nv, const uint8_t *msg, uint32_t len)
 	struct {
 		struct rndis_hdr h;
 		struct rndis_init_cmplt c;
-	} __attribute__((packed)) out = { { RNDIS_MSG_INIT_C, sizeof(out) } };
+	} __attribute__((packed)) out = {{RNDIS_MSG_INIT_C, sizeof(out)}};
 	struct rndis_init_req req;
 
 	if (len < RNDIS_HDR_SIZE + sizeof(req))
@@ -707,7 +708,7 @@ static int rndis_id_reply(struct nvsp *nv, uint32_t type, const uint8_t *msg, ui
 	struct {
 		struct rndis_hdr h;
 		struct rndis_keepalive_cmplt c;
-	} __attribute__((packed)) out = { { type, sizeof(out) } };
+	} __attribute__((packed)) out = {{type, sizeof(out)}};
 	struct rndis_id_req req;
 
 	if (len < RNDIS_HDR_SIZE + sizeof(req))
@@ -723,8 +724,8 @@ static int rndis_reset(struct nvsp *nv)
 	struct {
 		struct rndis_hdr h;
 		struct rndis_reset_cmplt c;
-	} __attribute__((packed)) out = { { RNDIS_MSG_RESET_C, sizeof(out) },
-					  { RNDIS_STATUS_SUCCESS, 0 } };
+	} __attribute__((packed))
+	out = {{RNDIS_MSG_RESET_C, sizeof(out)}, {RNDIS_STATUS_SUCCESS, 0}};
 
 	return ctrl_reply(nv, &out, sizeof(out));
 }
@@ -781,8 +782,7 @@ static void seg_copy(const struct seglist *sl, uint32_t off, void *dst, uint32_t
 }
 
 /* Points iov at [off, off+len) of the segments; returns the entries used. */
-static unsigned int seg_iov(const struct seglist *sl, uint32_t off, uint32_t len,
-			    struct iovec *iov)
+static unsigned int seg_iov(const struct seglist *sl, uint32_t off, uint32_t len, struct iovec *iov)
 {
 	unsigned int k = 0;
 
@@ -811,7 +811,7 @@ static void seg_push(struct seglist *sl, uint8_t *p, uint32_t len)
 	if (last && last->p + last->len == p)
 		last->len += len;
 	else
-		sl->s[sl->n++] = (struct seg){ p, len };
+		sl->s[sl->n++] = (struct seg){p, len};
 	sl->total += len;
 }
 
@@ -839,9 +839,9 @@ static int parse_ppi(struct nvsp *nv, const uint8_t *hdr, uint32_t start, uint32
 			memcpy(&v, hdr + start + off + e.offset, 4);
 			if (e.type == RNDIS_PPI_8021Q) {
 				fi->has_vlan = true;
-				fi->vlan_tci = (uint16_t)(RNDIS_8021Q_PRI(v) << 13 |
-							  RNDIS_8021Q_CFI(v) << 12 |
-							  RNDIS_8021Q_VID(v));
+				fi->vlan_tci =
+					(uint16_t)(RNDIS_8021Q_PRI(v) << 13 |
+						   RNDIS_8021Q_CFI(v) << 12 | RNDIS_8021Q_VID(v));
 			} else {
 				fi->csum_info = v;
 			}
@@ -869,7 +869,7 @@ static int data_ppi(struct nvsp *nv, uint32_t base, uint32_t len, const struct r
 static int rndis_data(struct nvsp *nv, uint32_t base, uint32_t len, const struct nvsp_sink *sink)
 {
 	struct rndis_packet pk;
-	struct nvsp_frame_info fi = { 0 };
+	struct nvsp_frame_info fi = {0};
 	struct iovec iov[MAX_SEGS];
 	uint32_t body = len - RNDIS_HDR_SIZE;
 	unsigned int n;
@@ -911,7 +911,8 @@ static int rndis_messages(struct nvsp *nv, const struct nvsp_sink *sink)
 		int r;
 
 		if (nv->segs.total - off < RNDIS_HDR_SIZE)
-			return fail(nv, NVSP_CNT_ERR_RNDIS_LEN, "trailing bytes after RNDIS message");
+			return fail(nv, NVSP_CNT_ERR_RNDIS_LEN,
+				    "trailing bytes after RNDIS message");
 		seg_copy(&nv->segs, off, &h, sizeof(h));
 		if (h.len < RNDIS_HDR_SIZE || h.len > nv->segs.total - off)
 			return fail(nv, NVSP_CNT_ERR_RNDIS_LEN, "RNDIS message length");
@@ -919,7 +920,8 @@ static int rndis_messages(struct nvsp *nv, const struct nvsp_sink *sink)
 			r = rndis_data(nv, off, h.len, sink);
 		} else {
 			if (h.len > RNDIS_CTRL_MAX)
-				return fail(nv, NVSP_CNT_ERR_RNDIS_LEN, "RNDIS control message too big");
+				return fail(nv, NVSP_CNT_ERR_RNDIS_LEN,
+					    "RNDIS control message too big");
 			seg_copy(&nv->segs, off, nv->ctrl, h.len);
 			r = rndis_control(nv, h.type, h.len);
 		}
@@ -1009,7 +1011,7 @@ static int reply(struct nvsp *nv, uint64_t tid, const struct nvsp_msg *m)
 
 static int nvsp_init_msg(struct nvsp *nv, const struct nvsp_msg *in, uint64_t tid)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG_INIT_COMPLETE };
+	struct nvsp_msg m = {.type = NVSP_MSG_INIT_COMPLETE};
 	uint32_t lo = in->u.init.min_version, hi = in->u.init.max_version;
 
 	m.u.init_complete.status = NVSP_STATUS_FAIL;
@@ -1033,9 +1035,9 @@ static int nvsp_init_msg(struct nvsp *nv, const struct nvsp_msg *in, uint64_t ti
 
 static int recv_buf_msg(struct nvsp *nv, const struct nvsp_msg *in, uint64_t tid)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RECV_BUF_COMPLETE };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RECV_BUF_COMPLETE};
 	struct nvsp_recv_section *s = &m.u.recv_buf_complete.section;
-	struct buf_map b = { .set = true };
+	struct buf_map b = {.set = true};
 	uint32_t size = recv_section_size(nv);
 	int r;
 
@@ -1051,7 +1053,7 @@ static int recv_buf_msg(struct nvsp *nv, const struct nvsp_msg *in, uint64_t tid
 	if (r == 0 && b.len >= size) {
 		b.sec_size = size;
 		b.sec_count = (uint32_t)(b.len / size < MAX_RECV_SECTIONS ? b.len / size
-									   : MAX_RECV_SECTIONS);
+									  : MAX_RECV_SECTIONS);
 		nv->recv = b;
 		sections_reset(nv);
 		nv->state_gen++;
@@ -1066,8 +1068,8 @@ static int recv_buf_msg(struct nvsp *nv, const struct nvsp_msg *in, uint64_t tid
 
 static int send_buf_msg(struct nvsp *nv, const struct nvsp_msg *in, uint64_t tid)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_SEND_BUF_COMPLETE };
-	struct buf_map b = { .set = true };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_SEND_BUF_COMPLETE};
+	struct buf_map b = {.set = true};
 	int r;
 
 	if (!nv->nvsp_version || nv->send.set)
@@ -1172,7 +1174,7 @@ static int nvsp_read(struct nvsp *nv, const uint8_t *data, uint32_t len, struct 
 
 static int subchannel_msg(struct nvsp *nv, uint64_t tid)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG5_SUBCHANNEL };
+	struct nvsp_msg m = {.type = NVSP_MSG5_SUBCHANNEL};
 
 	/* single queue: grant none */
 	m.u.subchannel_complete.status = NVSP_STATUS_SUCCESS;
@@ -1184,7 +1186,7 @@ static int subchannel_msg(struct nvsp *nv, uint64_t tid)
 static int rndis_pkt_msg(struct nvsp *nv, const struct nvsp_msg *in, const struct vmbus_pkt *pkt,
 			 const struct nvsp_sink *sink)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE};
 	int frames;
 
 	if (!nv->recv.set)
@@ -1193,7 +1195,8 @@ static int rndis_pkt_msg(struct nvsp *nv, const struct nvsp_msg *in, const struc
 		return PKT_RETRY; /* buffer not mapped again yet, or replies wait for sections */
 	if (pkt->type == VMBUS_PKT_DATA_INBAND) {
 		if (in->u.rndis_pkt.section_index == NVSP_INVALID_SECTION)
-			return fail(nv, NVSP_CNT_ERR_SECTION, "inband RNDIS packet without section");
+			return fail(nv, NVSP_CNT_ERR_SECTION,
+				    "inband RNDIS packet without section");
 		if (nv->send.set && !nv->send.base)
 			return PKT_RETRY;
 		if (segs_from_section(nv, &in->u.rndis_pkt) < 0)
@@ -1369,12 +1372,13 @@ static int add_frame(struct nvsp *nv, struct xfer_batch *b, const struct nvsp_fr
 	struct {
 		struct rndis_hdr h;
 		struct rndis_packet p;
-	} __attribute__((packed)) rh = { { RNDIS_MSG_PACKET, 0 }, { 0 } };
+	} __attribute__((packed)) rh = {{RNDIS_MSG_PACKET, 0}, {0}};
 
 	rh.h.len = (uint32_t)sizeof(rh) + f->len;
 	rh.p.data_offset = sizeof(rh.p);
 	rh.p.data_len = f->len;
-	return batch_add(nv, b, &rh, sizeof(rh), f->data, f->len) ? -1 : NVSP_CNT_TX_DROP_NO_SECTION;
+	return batch_add(nv, b, &rh, sizeof(rh), f->data, f->len) ? -1
+								  : NVSP_CNT_TX_DROP_NO_SECTION;
 }
 
 /* Why nothing can be delivered now (a counter), or -1 when frames may go. */
@@ -1393,7 +1397,7 @@ static int deliver_gate(struct nvsp *nv)
 
 unsigned int nvsp_deliver(struct nvsp *nv, const struct nvsp_frame *frames, unsigned int n)
 {
-	struct xfer_batch b = { .n = 0, .bytes = 0 };
+	struct xfer_batch b = {.n = 0, .bytes = 0};
 	unsigned int i = 0, posted = 0;
 	int reason = deliver_gate(nv);
 

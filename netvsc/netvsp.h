@@ -217,17 +217,17 @@ enum nvsp_counter { NVSP_COUNTERS(NVSP_CNT_ENUM) NVSP_CNT__COUNT };
 
 struct nvsp_stats {
 	uint64_t counters[NVSP_CNT__COUNT];
-	const char *state;	  /* nvsp_state_name() of the current state */
-	const char *fail_reason;  /* counter name of the violation when FAILED, else NULL */
-	uint32_t nvsp_version;	  /* 0 until negotiated */
-	uint32_t ndis_version;	  /* major << 16 | minor, 0 until sent */
+	const char *state;	 /* nvsp_state_name() of the current state */
+	const char *fail_reason; /* counter name of the violation when FAILED, else NULL */
+	uint32_t nvsp_version;	 /* 0 until negotiated */
+	uint32_t ndis_version;	 /* major << 16 | minor, 0 until sent */
 	uint32_t packet_filter;
-	uint32_t mtu;		  /* configured MTU */
-	uint32_t guest_mtu;	  /* from NDIS config (frame size minus 14), 0 if not sent */
-	uint32_t recv_sections;	  /* receive-buffer sections (0: no receive buffer) */
+	uint32_t mtu;		/* configured MTU */
+	uint32_t guest_mtu;	/* from NDIS config (frame size minus 14), 0 if not sent */
+	uint32_t recv_sections; /* receive-buffer sections (0: no receive buffer) */
 	uint32_t recv_section_size;
 	uint32_t recv_sections_in_use; /* posted to the guest, not completed yet */
-	uint32_t send_sections;	  /* guest send-buffer sections */
+	uint32_t send_sections;	       /* guest send-buffer sections */
 	uint32_t send_section_size;
 	bool rndis_initialized;
 	bool link_up;

@@ -17,18 +17,18 @@
 #include "rndis_wire.h"
 #include "vmbus/ring.h"
 
-#define PAGE		4096u
-#define GPA_SLOTS	16u
-#define GPA_SLOT_SIZE	(16u * 1024u)
-#define SCRATCH_SIZE	(64u * 1024u)
-#define PENDING_MAX	1024u
-#define REQ_MAX		512u
+#define PAGE	      4096u
+#define GPA_SLOTS     16u
+#define GPA_SLOT_SIZE (16u * 1024u)
+#define SCRATCH_SIZE  (64u * 1024u)
+#define PENDING_MAX   1024u
+#define REQ_MAX	      512u
 
-#define TID_CTRL	0x10000000ull
-#define TID_SEC		0x20000000ull
-#define TID_GPA		0x30000000ull
-#define TID_RAW		0x40000000ull
-#define TID_KIND(t)	((t) & 0xf0000000ull)
+#define TID_CTRL    0x10000000ull
+#define TID_SEC	    0x20000000ull
+#define TID_GPA	    0x30000000ull
+#define TID_RAW	    0x40000000ull
+#define TID_KIND(t) ((t)&0xf0000000ull)
 
 enum gstate { G_IDLE, G_INIT, G_RECV, G_SEND, G_RNDIS, G_READY, G_FAILED };
 
@@ -58,7 +58,7 @@ struct nvsc_gsim {
 	uint32_t version;
 	uint32_t vidx;
 	enum rstep rstep;
-	bool req_out;	  /* the current RNDIS request was sent */
+	bool req_out; /* the current RNDIS request was sent */
 	uint32_t req_id;
 	uint32_t filter;
 
@@ -146,14 +146,14 @@ static int put(struct nvsc_gsim *g, const struct vmbus_pkt_out *p)
 int nvsc_gsim_send_raw(struct nvsc_gsim *g, uint16_t type, uint16_t flags, uint64_t trans_id,
 		       const void *ext, uint32_t ext_len, const void *payload, uint32_t len)
 {
-	struct iovec iov = { .iov_base = (void *)payload, .iov_len = len };
-	struct vmbus_pkt_out p = { .type = type,
-				   .flags = flags,
-				   .trans_id = trans_id,
-				   .ext = ext,
-				   .ext_len = ext_len,
-				   .iov = &iov,
-				   .iovcnt = len ? 1 : 0 };
+	struct iovec iov = {.iov_base = (void *)payload, .iov_len = len};
+	struct vmbus_pkt_out p = {.type = type,
+				  .flags = flags,
+				  .trans_id = trans_id,
+				  .ext = ext,
+				  .ext_len = ext_len,
+				  .iov = &iov,
+				  .iovcnt = len ? 1 : 0};
 
 	return put(g, &p);
 }
@@ -173,7 +173,7 @@ int nvsc_gsim_send_nvsp(struct nvsc_gsim *g, const void *msg, uint32_t len)
 static int send_section_msg(struct nvsc_gsim *g, uint32_t channel, uint32_t idx, uint32_t size,
 			    uint64_t tid)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RNDIS_PKT };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
 
 	m.u.rndis_pkt.channel_type = channel;
 	m.u.rndis_pkt.section_index = idx;
@@ -236,7 +236,7 @@ static uint32_t gpa_range(const struct nvsc_gsim *g, uint8_t *ext, uint32_t pos,
 			  uint32_t len)
 {
 	uint64_t gpa = gpa_of(g, off);
-	struct nvsp_gpa_range r = { .byte_count = len, .byte_offset = (uint32_t)(gpa % PAGE) };
+	struct nvsp_gpa_range r = {.byte_count = len, .byte_offset = (uint32_t)(gpa % PAGE)};
 	uint32_t np = (r.byte_offset + len + PAGE - 1) / PAGE;
 
 	memcpy(ext + pos, &r, sizeof(r));
@@ -256,16 +256,16 @@ static int send_gpa(struct nvsc_gsim *g, uint32_t channel, uint64_t off, uint32_
 		    uint32_t len, uint64_t tid)
 {
 	uint8_t ext[8 + 2 * (8 + 8 * 8)];
-	struct nvsp_gpa_hdr gh = { .range_count = hlen < len ? 2 : 1 };
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RNDIS_PKT };
+	struct nvsp_gpa_hdr gh = {.range_count = hlen < len ? 2 : 1};
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
 	uint32_t pos;
-	struct iovec iov = { .iov_base = &m, .iov_len = NVSP_MSG_SIZE };
-	struct vmbus_pkt_out p = { .type = VMBUS_PKT_DATA_GPA_DIRECT,
-				   .flags = VMBUS_PKT_F_COMPLETION_REQUESTED,
-				   .trans_id = tid,
-				   .ext = ext,
-				   .iov = &iov,
-				   .iovcnt = 1 };
+	struct iovec iov = {.iov_base = &m, .iov_len = NVSP_MSG_SIZE};
+	struct vmbus_pkt_out p = {.type = VMBUS_PKT_DATA_GPA_DIRECT,
+				  .flags = VMBUS_PKT_F_COMPLETION_REQUESTED,
+				  .trans_id = tid,
+				  .ext = ext,
+				  .iov = &iov,
+				  .iovcnt = 1};
 
 	memcpy(ext, &gh, sizeof(gh));
 	pos = gpa_range(g, ext, sizeof(gh), off, hlen);
@@ -325,7 +325,7 @@ int nvsc_gsim_send(struct nvsc_gsim *g, const void *frame, uint32_t len,
 		struct rndis_ppi ppi;
 		uint32_t vlan;
 	} __attribute__((packed)) m;
-	struct nvsc_gsim_tx o = { .gpa_direct = g->cfg.gpa_direct };
+	struct nvsc_gsim_tx o = {.gpa_direct = g->cfg.gpa_direct};
 	uint32_t hlen;
 	int r;
 
@@ -343,7 +343,8 @@ int nvsc_gsim_send(struct nvsc_gsim *g, const void *frame, uint32_t len,
 		m.ppi.size = sizeof(m.ppi) + 4;
 		m.ppi.type = RNDIS_PPI_8021Q;
 		m.ppi.offset = sizeof(m.ppi);
-		m.vlan = (uint32_t)((o.vlan_tci >> 13) & 7u) | (uint32_t)((o.vlan_tci >> 12) & 1u) << 3 |
+		m.vlan = (uint32_t)((o.vlan_tci >> 13) & 7u) |
+			 (uint32_t)((o.vlan_tci >> 12) & 1u) << 3 |
 			 (uint32_t)(o.vlan_tci & 0xfffu) << 4;
 		hlen += m.p.ppi_len;
 	}
@@ -361,7 +362,7 @@ int nvsc_gsim_send(struct nvsc_gsim *g, const void *frame, uint32_t len,
 
 static int send_init(struct nvsc_gsim *g)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG_INIT };
+	struct nvsp_msg m = {.type = NVSP_MSG_INIT};
 
 	m.u.init.min_version = versions[g->vidx];
 	m.u.init.max_version = versions[g->vidx];
@@ -389,7 +390,7 @@ int nvsc_gsim_start(struct nvsc_gsim *g)
 /* After INIT succeeded: NDIS config, NDIS version, receive buffer. */
 static int after_init(struct nvsc_gsim *g)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG2_SEND_NDIS_CONFIG };
+	struct nvsp_msg m = {.type = NVSP_MSG2_SEND_NDIS_CONFIG};
 	int r;
 
 	if (g->version >= NVSP_VERSION_2) {
@@ -435,7 +436,7 @@ static int init_complete(struct nvsc_gsim *g, const struct nvsp_msg *m)
 static int recv_buf_complete(struct nvsc_gsim *g, const struct nvsp_msg *m)
 {
 	const struct nvsp_recv_buf_complete *c = &m->u.recv_buf_complete;
-	struct nvsp_msg s = { .type = NVSP_MSG1_SEND_SEND_BUF };
+	struct nvsp_msg s = {.type = NVSP_MSG1_SEND_SEND_BUF};
 
 	if (g->state != G_RECV)
 		return gfail(g, "unexpected SEND_RECV_BUF_COMPLETE");
@@ -477,8 +478,9 @@ static int send_buf_complete(struct nvsc_gsim *g, const struct nvsp_msg *m)
 static int send_oid(struct nvsc_gsim *g, uint32_t type, uint32_t oid, const void *info,
 		    uint32_t ilen)
 {
-	struct rndis_hdr h = { type, (uint32_t)(RNDIS_HDR_SIZE + sizeof(struct rndis_oid_req)) + ilen };
-	struct rndis_oid_req q = { .req_id = ++g->req_id, .oid = oid, .info_len = ilen };
+	struct rndis_hdr h = {type,
+			      (uint32_t)(RNDIS_HDR_SIZE + sizeof(struct rndis_oid_req)) + ilen};
+	struct rndis_oid_req q = {.req_id = ++g->req_id, .oid = oid, .info_len = ilen};
 
 	q.info_offset = ilen ? sizeof(q) : 0;
 	memcpy(g->req, &h, sizeof(h));
@@ -506,8 +508,8 @@ static int send_step(struct nvsc_gsim *g)
 	struct {
 		struct rndis_hdr h;
 		struct rndis_init_req r;
-	} __attribute__((packed)) init = { { RNDIS_MSG_INIT, sizeof(init) }, { 0, 1, 0, 0x4000 } };
-	uint8_t params[32] = { NDIS_OBJ_TYPE_DEFAULT, 1, sizeof(params), 0 };
+	} __attribute__((packed)) init = {{RNDIS_MSG_INIT, sizeof(init)}, {0, 1, 0, 0x4000}};
+	uint8_t params[32] = {NDIS_OBJ_TYPE_DEFAULT, 1, sizeof(params), 0};
 	uint32_t v;
 
 	switch (g->rstep) {
@@ -530,7 +532,8 @@ static int send_step(struct nvsc_gsim *g)
 	case R_MEDIA:
 		return send_oid(g, RNDIS_MSG_QUERY, RNDIS_OID_GEN_MEDIA_CONNECT_STATUS, NULL, 0);
 	case R_RSS_CAPS:
-		return send_oid(g, RNDIS_MSG_QUERY, RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES, NULL, 0);
+		return send_oid(g, RNDIS_MSG_QUERY, RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES, NULL,
+				0);
 	case R_FILTER:
 		v = g->filter;
 		return send_oid(g, RNDIS_MSG_SET, RNDIS_OID_GEN_CURRENT_PACKET_FILTER, &v, 4);
@@ -563,8 +566,8 @@ static int advance(struct nvsc_gsim *g)
 
 /* ---- RNDIS replies ------------------------------------------------------ */
 
-static int query_result(struct nvsc_gsim *g, const uint8_t *msg, uint32_t len,
-			const uint8_t **info, uint32_t *ilen, uint32_t *status)
+static int query_result(struct nvsc_gsim *g, const uint8_t *msg, uint32_t len, const uint8_t **info,
+			uint32_t *ilen, uint32_t *status)
 {
 	struct rndis_query_cmplt c;
 
@@ -710,7 +713,7 @@ static int rndis_msg(struct nvsc_gsim *g, const uint8_t *msg, uint32_t len)
 
 static int complete_rx(struct nvsc_gsim *g, uint64_t tid)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE};
 
 	m.u.rndis_pkt_complete.status = NVSP_STATUS_SUCCESS;
 	return nvsc_gsim_send_raw(g, VMBUS_PKT_COMP, 0, tid, NULL, 0, &m, NVSP_MSG_SIZE);
@@ -894,7 +897,7 @@ static int layout(struct nvsc_gsim *g)
 struct nvsc_gsim *nvsc_gsim_create(const struct nvsc_gsim_transport *t,
 				   const struct nvsc_gsim_config *cfg)
 {
-	struct nvsc_gsim_config c = cfg ? *cfg : (struct nvsc_gsim_config){ 0 };
+	struct nvsc_gsim_config c = cfg ? *cfg : (struct nvsc_gsim_config){0};
 	struct nvsc_gsim *g;
 	int r;
 

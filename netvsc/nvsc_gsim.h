@@ -52,7 +52,7 @@ struct nvsc_gsim_config {
 	uint32_t ring_gpadl;	/* GPADL ids (0: 0xe1e10, 0xe1e11, 0xe1e12) */
 	uint32_t recv_gpadl;
 	uint32_t send_gpadl;
-	bool gpa_direct;	/* send frames and control messages as GPA direct */
+	bool gpa_direct; /* send frames and control messages as GPA direct */
 	/* Frames from the host (untagged). */
 	void (*rx)(void *arg, const void *frame, uint32_t len);
 	void *rx_arg;
@@ -96,8 +96,8 @@ const char *nvsc_gsim_error(const struct nvsc_gsim *g);
 
 /* Per-frame send options. */
 struct nvsc_gsim_tx {
-	bool gpa_direct;     /* override cfg.gpa_direct for this frame */
-	bool has_vlan;	     /* add an 802.1Q per-packet info */
+	bool gpa_direct; /* override cfg.gpa_direct for this frame */
+	bool has_vlan;	 /* add an 802.1Q per-packet info */
 	uint16_t vlan_tci;
 	uint32_t page_offset; /* GPA direct: offset of the RNDIS message in its first page */
 };
@@ -126,8 +126,8 @@ struct nvsc_gsim_stats {
 	uint64_t rx_ctrl_msgs;
 	uint64_t tx_frames;
 	uint64_t tx_completions;
-	uint64_t signals;	/* doorbells rung */
-	uint64_t link_changes;	/* status indications received */
+	uint64_t signals;	      /* doorbells rung */
+	uint64_t link_changes;	      /* status indications received */
 	uint64_t pending_completions; /* receive completions waiting for ring space */
 	uint32_t nvsp_version;
 	uint32_t recv_sections;
@@ -135,11 +135,11 @@ struct nvsc_gsim_stats {
 	uint32_t send_sections;
 	uint32_t send_section_size;
 	uint32_t send_sections_in_use;
-	uint32_t host_mtu;	/* from OID_GEN_MAXIMUM_FRAME_SIZE */
-	uint32_t link_speed;	/* 100 bit/s units */
+	uint32_t host_mtu;   /* from OID_GEN_MAXIMUM_FRAME_SIZE */
+	uint32_t link_speed; /* 100 bit/s units */
 	uint8_t mac[6];
 	bool link_up;
-	bool rss_refused;	/* RSS capabilities query answered "single queue" */
+	bool rss_refused; /* RSS capabilities query answered "single queue" */
 };
 void nvsc_gsim_get_stats(const struct nvsc_gsim *g, struct nvsc_gsim_stats *st);
 

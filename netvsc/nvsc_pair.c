@@ -147,8 +147,8 @@ static struct nvsp *new_host(struct nvsc_pair *p)
 struct nvsc_pair *nvsc_pair_create(const struct nvsp_config *hcfg,
 				   const struct nvsc_gsim_config *gcfg)
 {
-	struct nvsc_gsim_config gc = gcfg ? *gcfg : (struct nvsc_gsim_config){ 0 };
-	struct nvsc_gsim_transport t = { 0 };
+	struct nvsc_gsim_config gc = gcfg ? *gcfg : (struct nvsc_gsim_config){0};
+	struct nvsc_gsim_transport t = {0};
 	struct nvsc_pair *p = calloc(1, sizeof(*p));
 
 	if (!p)
@@ -164,13 +164,13 @@ struct nvsc_pair *nvsc_pair_create(const struct nvsp_config *hcfg,
 		goto err_free;
 	gc.rx = pair_guest_rx;
 	gc.rx_arg = p;
-	t = (struct nvsc_gsim_transport){ p, p->mem, p->gpa_base, p->mem_size, pair_create_gpadl,
-					  pair_signal_host };
+	t = (struct nvsc_gsim_transport){
+		p, p->mem, p->gpa_base, p->mem_size, pair_create_gpadl, pair_signal_host};
 	p->g = nvsc_gsim_create(&t, &gc);
 	p->nv = p->g ? new_host(p) : NULL;
 	if (!p->nv || attach_host(p) < 0)
 		goto err_free;
-	p->sink = (struct nvsp_sink){ p, pair_host_frame };
+	p->sink = (struct nvsp_sink){p, pair_host_frame};
 	return p;
 err_free:
 	nvsc_pair_free(p);
@@ -203,7 +203,8 @@ int nvsc_pair_pump(struct nvsc_pair *p, unsigned int rounds)
 		g = nvsc_gsim_poll(p->g, 256);
 		if (g < 0)
 			return g;
-		if (h == 0 && g == 0 && !nvsp_wants_poll(p->nv) && vmbus_ring_bytes_to_read(p->hin) == 0)
+		if (h == 0 && g == 0 && !nvsp_wants_poll(p->nv) &&
+		    vmbus_ring_bytes_to_read(p->hin) == 0)
 			return 0;
 	}
 	return 0;

@@ -20,7 +20,7 @@
 
 struct vmbus_ring;
 
-#define NVSC_PAIR_KEEP	    64u	  /* frames kept per direction */
+#define NVSC_PAIR_KEEP	    64u /* frames kept per direction */
 #define NVSC_PAIR_FRAME_MAX 9100u
 
 struct nvsc_pair_frame {
@@ -46,14 +46,14 @@ struct nvsc_pair {
 	struct vmbus_ring *hout; /* host's writer of the host->guest ring */
 	struct nvsc_pair_gpadl gpadls[4];
 	unsigned int ngpadls;
-	bool hide_gpadls;	 /* map_gpadl answers EAGAIN */
+	bool hide_gpadls; /* map_gpadl answers EAGAIN */
 	uint64_t now_ms;
-	uint64_t host_signals;	 /* signal_guest calls */
-	uint64_t guest_signals;	 /* signal_host calls */
-	int sink_ret;		 /* what the host sink returns (0 or -ENOBUFS) */
-	uint64_t host_frames;	 /* frames the host sink saw */
-	uint64_t guest_frames;	 /* frames the guest received */
-	struct nvsc_pair_frame *host_rx;  /* NVSC_PAIR_KEEP, index frames % KEEP */
+	uint64_t host_signals;		 /* signal_guest calls */
+	uint64_t guest_signals;		 /* signal_host calls */
+	int sink_ret;			 /* what the host sink returns (0 or -ENOBUFS) */
+	uint64_t host_frames;		 /* frames the host sink saw */
+	uint64_t guest_frames;		 /* frames the guest received */
+	struct nvsc_pair_frame *host_rx; /* NVSC_PAIR_KEEP, index frames % KEEP */
 	struct nvsc_pair_frame *guest_rx;
 	struct nvsp_sink sink;
 	struct nvsp_config hcfg; /* what the host was created with */

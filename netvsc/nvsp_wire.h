@@ -22,37 +22,37 @@
 #define NVSP_VERSION_61 0x60001u
 
 /* Message types. */
-#define NVSP_MSG_INIT			1u
-#define NVSP_MSG_INIT_COMPLETE		2u
-#define NVSP_MSG1_SEND_NDIS_VERSION	100u
-#define NVSP_MSG1_SEND_RECV_BUF		101u
-#define NVSP_MSG1_SEND_RECV_BUF_COMPLETE 102u
-#define NVSP_MSG1_REVOKE_RECV_BUF	103u
-#define NVSP_MSG1_SEND_SEND_BUF		104u
-#define NVSP_MSG1_SEND_SEND_BUF_COMPLETE 105u
-#define NVSP_MSG1_REVOKE_SEND_BUF	106u
-#define NVSP_MSG1_SEND_RNDIS_PKT	107u
+#define NVSP_MSG_INIT			  1u
+#define NVSP_MSG_INIT_COMPLETE		  2u
+#define NVSP_MSG1_SEND_NDIS_VERSION	  100u
+#define NVSP_MSG1_SEND_RECV_BUF		  101u
+#define NVSP_MSG1_SEND_RECV_BUF_COMPLETE  102u
+#define NVSP_MSG1_REVOKE_RECV_BUF	  103u
+#define NVSP_MSG1_SEND_SEND_BUF		  104u
+#define NVSP_MSG1_SEND_SEND_BUF_COMPLETE  105u
+#define NVSP_MSG1_REVOKE_SEND_BUF	  106u
+#define NVSP_MSG1_SEND_RNDIS_PKT	  107u
 #define NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE 108u
 /* 109..124: chimney, VMQ and rx-buffer allocation messages (unused by Linux). */
-#define NVSP_MSG2_SEND_NDIS_CONFIG	125u
-#define NVSP_MSG4_SEND_VF_ASSOCIATION	128u
-#define NVSP_MSG4_SWITCH_DATA_PATH	129u
-#define NVSP_MSG5_OID_QUERY_EX		131u
-#define NVSP_MSG5_OID_QUERY_EX_COMPLETE 132u
-#define NVSP_MSG5_SUBCHANNEL		133u
-#define NVSP_MSG5_SEND_INDIRECTION_TABLE 134u
-#define NVSP_MSG6_PD_API		135u
-#define NVSP_MSG6_PD_POST_BATCH		136u
+#define NVSP_MSG2_SEND_NDIS_CONFIG	  125u
+#define NVSP_MSG4_SEND_VF_ASSOCIATION	  128u
+#define NVSP_MSG4_SWITCH_DATA_PATH	  129u
+#define NVSP_MSG5_OID_QUERY_EX		  131u
+#define NVSP_MSG5_OID_QUERY_EX_COMPLETE	  132u
+#define NVSP_MSG5_SUBCHANNEL		  133u
+#define NVSP_MSG5_SEND_INDIRECTION_TABLE  134u
+#define NVSP_MSG6_PD_API		  135u
+#define NVSP_MSG6_PD_POST_BATCH		  136u
 
 /* Status values in completions. */
-#define NVSP_STATUS_NONE	0u
-#define NVSP_STATUS_SUCCESS	1u
-#define NVSP_STATUS_FAIL	2u
+#define NVSP_STATUS_NONE    0u
+#define NVSP_STATUS_SUCCESS 1u
+#define NVSP_STATUS_FAIL    2u
 
 /* SEND_RNDIS_PKT channel types and the "no section" index. */
-#define NVSP_CHANNEL_DATA	0u
-#define NVSP_CHANNEL_CONTROL	1u
-#define NVSP_INVALID_SECTION	0xffffffffu
+#define NVSP_CHANNEL_DATA    0u
+#define NVSP_CHANNEL_CONTROL 1u
+#define NVSP_INVALID_SECTION 0xffffffffu
 
 /* NDIS config capability bits (SEND_NDIS_CONFIG). */
 #define NVSP_CAP_VMQ		(1u << 0)
@@ -196,7 +196,7 @@ struct nvsp_gpa_hdr {
 struct nvsp_gpa_range {
 	uint32_t byte_count;
 	uint32_t byte_offset; /* into the first page, < 4096 */
-	/* uint64_t pfns[]; */
+			      /* uint64_t pfns[]; */
 } __attribute__((packed));
 
 #endif /* HVNET_NETVSC_NVSP_WIRE_H */

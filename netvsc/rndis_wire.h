@@ -14,29 +14,29 @@
 #include <stdint.h>
 
 /* Message types; a completion is the request type | RNDIS_MSG_COMPLETION. */
-#define RNDIS_MSG_PACKET	1u
-#define RNDIS_MSG_INIT		2u
-#define RNDIS_MSG_HALT		3u
-#define RNDIS_MSG_QUERY		4u
-#define RNDIS_MSG_SET		5u
-#define RNDIS_MSG_RESET		6u
-#define RNDIS_MSG_INDICATE	7u
-#define RNDIS_MSG_KEEPALIVE	8u
-#define RNDIS_MSG_COMPLETION	0x80000000u
-#define RNDIS_MSG_INIT_C	(RNDIS_MSG_INIT | RNDIS_MSG_COMPLETION)
-#define RNDIS_MSG_QUERY_C	(RNDIS_MSG_QUERY | RNDIS_MSG_COMPLETION)
-#define RNDIS_MSG_SET_C		(RNDIS_MSG_SET | RNDIS_MSG_COMPLETION)
-#define RNDIS_MSG_RESET_C	(RNDIS_MSG_RESET | RNDIS_MSG_COMPLETION)
-#define RNDIS_MSG_KEEPALIVE_C	(RNDIS_MSG_KEEPALIVE | RNDIS_MSG_COMPLETION)
+#define RNDIS_MSG_PACKET      1u
+#define RNDIS_MSG_INIT	      2u
+#define RNDIS_MSG_HALT	      3u
+#define RNDIS_MSG_QUERY	      4u
+#define RNDIS_MSG_SET	      5u
+#define RNDIS_MSG_RESET	      6u
+#define RNDIS_MSG_INDICATE    7u
+#define RNDIS_MSG_KEEPALIVE   8u
+#define RNDIS_MSG_COMPLETION  0x80000000u
+#define RNDIS_MSG_INIT_C      (RNDIS_MSG_INIT | RNDIS_MSG_COMPLETION)
+#define RNDIS_MSG_QUERY_C     (RNDIS_MSG_QUERY | RNDIS_MSG_COMPLETION)
+#define RNDIS_MSG_SET_C	      (RNDIS_MSG_SET | RNDIS_MSG_COMPLETION)
+#define RNDIS_MSG_RESET_C     (RNDIS_MSG_RESET | RNDIS_MSG_COMPLETION)
+#define RNDIS_MSG_KEEPALIVE_C (RNDIS_MSG_KEEPALIVE | RNDIS_MSG_COMPLETION)
 
 /* Status codes. */
-#define RNDIS_STATUS_SUCCESS		0x00000000u
-#define RNDIS_STATUS_FAILURE		0xc0000001u
-#define RNDIS_STATUS_INVALID_DATA	0xc0010015u
-#define RNDIS_STATUS_NOT_SUPPORTED	0xc00000bbu
-#define RNDIS_STATUS_MEDIA_CONNECT	0x4001000bu
-#define RNDIS_STATUS_MEDIA_DISCONNECT	0x4001000cu
-#define RNDIS_STATUS_NETWORK_CHANGE	0x40010018u
+#define RNDIS_STATUS_SUCCESS	      0x00000000u
+#define RNDIS_STATUS_FAILURE	      0xc0000001u
+#define RNDIS_STATUS_INVALID_DATA     0xc0010015u
+#define RNDIS_STATUS_NOT_SUPPORTED    0xc00000bbu
+#define RNDIS_STATUS_MEDIA_CONNECT    0x4001000bu
+#define RNDIS_STATUS_MEDIA_DISCONNECT 0x4001000cu
+#define RNDIS_STATUS_NETWORK_CHANGE   0x40010018u
 
 #define RNDIS_MAJOR_VERSION	1u
 #define RNDIS_MINOR_VERSION	0u
@@ -44,21 +44,21 @@
 #define RNDIS_MEDIUM_802_3	0u
 
 /* OIDs. */
-#define RNDIS_OID_GEN_SUPPORTED_LIST		0x00010101u
-#define RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE	0x00010106u
-#define RNDIS_OID_GEN_LINK_SPEED		0x00010107u
-#define RNDIS_OID_GEN_CURRENT_PACKET_FILTER	0x0001010eu
-#define RNDIS_OID_GEN_MAXIMUM_TOTAL_SIZE	0x00010111u
-#define RNDIS_OID_GEN_MEDIA_CONNECT_STATUS	0x00010114u
-#define RNDIS_OID_GEN_RNDIS_CONFIG_PARAMETER	0x0001021bu
+#define RNDIS_OID_GEN_SUPPORTED_LIST		 0x00010101u
+#define RNDIS_OID_GEN_MAXIMUM_FRAME_SIZE	 0x00010106u
+#define RNDIS_OID_GEN_LINK_SPEED		 0x00010107u
+#define RNDIS_OID_GEN_CURRENT_PACKET_FILTER	 0x0001010eu
+#define RNDIS_OID_GEN_MAXIMUM_TOTAL_SIZE	 0x00010111u
+#define RNDIS_OID_GEN_MEDIA_CONNECT_STATUS	 0x00010114u
+#define RNDIS_OID_GEN_RNDIS_CONFIG_PARAMETER	 0x0001021bu
 #define RNDIS_OID_GEN_RECEIVE_SCALE_CAPABILITIES 0x00010203u
-#define RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS	0x00010204u
-#define RNDIS_OID_OFFLOAD_ENCAPSULATION		0x0101010au
-#define RNDIS_OID_802_3_PERMANENT_ADDRESS	0x01010101u
-#define RNDIS_OID_802_3_CURRENT_ADDRESS		0x01010102u
-#define RNDIS_OID_802_3_MULTICAST_LIST		0x01010103u
-#define RNDIS_OID_TCP_OFFLOAD_PARAMETERS	0xfc01020cu
-#define RNDIS_OID_TCP_OFFLOAD_HW_CAPS		0xfc01020du
+#define RNDIS_OID_GEN_RECEIVE_SCALE_PARAMETERS	 0x00010204u
+#define RNDIS_OID_OFFLOAD_ENCAPSULATION		 0x0101010au
+#define RNDIS_OID_802_3_PERMANENT_ADDRESS	 0x01010101u
+#define RNDIS_OID_802_3_CURRENT_ADDRESS		 0x01010102u
+#define RNDIS_OID_802_3_MULTICAST_LIST		 0x01010103u
+#define RNDIS_OID_TCP_OFFLOAD_PARAMETERS	 0xfc01020cu
+#define RNDIS_OID_TCP_OFFLOAD_HW_CAPS		 0xfc01020du
 
 /* OID_GEN_MEDIA_CONNECT_STATUS values. */
 #define RNDIS_MEDIA_CONNECTED	 0u
@@ -99,16 +99,16 @@ struct rndis_ppi {
 	uint32_t offset;
 } __attribute__((packed));
 
-#define RNDIS_PPI_CHECKSUM	0u
-#define RNDIS_PPI_LSO		2u
-#define RNDIS_PPI_8021Q		6u
-#define RNDIS_PPI_HASH_VALUE	8u
-#define RNDIS_PPI_INTERNAL	0x80000000u
+#define RNDIS_PPI_CHECKSUM   0u
+#define RNDIS_PPI_LSO	     2u
+#define RNDIS_PPI_8021Q	     6u
+#define RNDIS_PPI_HASH_VALUE 8u
+#define RNDIS_PPI_INTERNAL   0x80000000u
 
 /* 802.1Q PPI value: bits 0-2 priority, bit 3 CFI/DEI, bits 4-15 VLAN id. */
-#define RNDIS_8021Q_PRI(v)	((v) & 0x7u)
-#define RNDIS_8021Q_CFI(v)	(((v) >> 3) & 0x1u)
-#define RNDIS_8021Q_VID(v)	(((v) >> 4) & 0xfffu)
+#define RNDIS_8021Q_PRI(v) ((v)&0x7u)
+#define RNDIS_8021Q_CFI(v) (((v) >> 3) & 0x1u)
+#define RNDIS_8021Q_VID(v) (((v) >> 4) & 0xfffu)
 
 struct rndis_init_req {
 	uint32_t req_id;
@@ -180,25 +180,25 @@ struct ndis_obj_hdr {
 	uint16_t size;
 } __attribute__((packed));
 
-#define NDIS_OBJ_TYPE_DEFAULT	0x80u
-#define NDIS_OBJ_TYPE_RSS_CAPS	0x88u
+#define NDIS_OBJ_TYPE_DEFAULT	 0x80u
+#define NDIS_OBJ_TYPE_RSS_CAPS	 0x88u
 #define NDIS_OBJ_TYPE_RSS_PARAMS 0x89u
-#define NDIS_OBJ_TYPE_OFFLOAD	0xa7u
+#define NDIS_OBJ_TYPE_OFFLOAD	 0xa7u
 
 /* OID_TCP_OFFLOAD_HARDWARE_CAPABILITIES reply (NDIS_OFFLOAD). Revisions 1, 2
  * and 3 end at RNDIS_OFFLOAD_SIZE_6_0, _6_1 and sizeof respectively. */
 struct ndis_offload {
 	struct ndis_obj_hdr hdr;
-	uint32_t csum[8];	/* ipv4 tx encap/caps, rx encap/caps; ipv6 likewise */
-	uint32_t lsov1[4];	/* encap, max size, min segments, options */
+	uint32_t csum[8];  /* ipv4 tx encap/caps, rx encap/caps; ipv6 likewise */
+	uint32_t lsov1[4]; /* encap, max size, min segments, options */
 	uint32_t ipsecv1[7];
-	uint32_t lsov2[7];	/* ipv4 encap/max/min, ipv6 encap/max/min/options */
+	uint32_t lsov2[7]; /* ipv4 encap/max/min, ipv6 encap/max/min/options */
 	uint32_t flags;
-	uint32_t ipsecv2_encap;	/* NDIS 6.1 */
+	uint32_t ipsecv2_encap; /* NDIS 6.1 */
 	uint8_t ipsecv2_caps[11];
 	uint8_t ipsecv2_pad;
 	uint32_t ipsecv2_more[4];
-	uint8_t rsc_ip4;	/* NDIS 6.30 */
+	uint8_t rsc_ip4; /* NDIS 6.30 */
 	uint8_t rsc_ip6;
 	uint8_t rsc_pad[2];
 	uint32_t encap_flags;

@@ -35,10 +35,9 @@ static void check(int cond)
 
 static struct nvsc_pair *setup(void)
 {
-	struct nvsp_config h = { .mac = { 0, 0x15, 0x5d, 1, 2, 3 } };
-	struct nvsc_gsim_config g = { .ring_size = 4 * 4096,
-				      .recv_buf_size = 64 * 1024,
-				      .send_buf_size = 64 * 1024 };
+	struct nvsp_config h = {.mac = {0, 0x15, 0x5d, 1, 2, 3}};
+	struct nvsc_gsim_config g = {
+		.ring_size = 4 * 4096, .recv_buf_size = 64 * 1024, .send_buf_size = 64 * 1024};
 	struct nvsc_pair *p = nvsc_pair_create(&h, &g);
 
 	if (!p)
@@ -56,7 +55,7 @@ static struct nvsc_pair *setup(void)
 static void gpa_record(struct nvsc_pair *p, const uint8_t *d, uint32_t n)
 {
 	uint8_t ext[8 + 16 * (8 + 8 * 8)];
-	struct nvsp_gpa_hdr gh = { 0 };
+	struct nvsp_gpa_hdr gh = {0};
 	uint32_t pos = sizeof(gh), i = 0;
 	uint64_t gpa;
 	uint32_t slen;
@@ -206,8 +205,8 @@ static void rec(struct seedbuf *s, uint8_t kind, const void *d, uint8_t len)
 
 static uint8_t data_msg(uint8_t *buf, uint8_t flen)
 {
-	struct rndis_hdr h = { RNDIS_MSG_PACKET, 44u + flen };
-	struct rndis_packet pk = { .data_offset = 36, .data_len = flen };
+	struct rndis_hdr h = {RNDIS_MSG_PACKET, 44u + flen};
+	struct rndis_packet pk = {.data_offset = 36, .data_len = flen};
 
 	memcpy(buf, &h, 8);
 	memcpy(buf + 8, &pk, sizeof(pk));
@@ -220,9 +219,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	static struct seedbuf s[4];
 	struct fuzz_seed seeds[4];
 	uint8_t msg[200], sec[208];
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_NDIS_VERSION };
-	uint8_t gpa[1 + 5 + 2 + NVSP_MSG_SIZE] = { 1, 0, 0, 0xa0, 0x0f, 2, 0, 1 };
-	uint8_t scr[2 + 200] = { 0xa0, 0x0f };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_NDIS_VERSION};
+	uint8_t gpa[1 + 5 + 2 + NVSP_MSG_SIZE] = {1, 0, 0, 0xa0, 0x0f, 2, 0, 1};
+	uint8_t scr[2 + 200] = {0xa0, 0x0f};
 	uint8_t len = data_msg(msg, 60);
 	uint32_t idx = 0 << 1, sz = len;
 
@@ -232,7 +231,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	memcpy(sec + 4, &sz, 4);
 	memcpy(sec + 8, msg, len);
 	rec(&s[0], K_SECTION, sec, (uint8_t)(8 + len));
-	rec(&s[0], K_DELIVER, (uint8_t[]){ 3, 20, 100, 180 }, 4);
+	rec(&s[0], K_DELIVER, (uint8_t[]){3, 20, 100, 180}, 4);
 	rec(&s[0], K_GUEST_POLL, NULL, 0);
 	m.u.ndis_version.major = 6;
 	rec(&s[1], K_NVSP, &m, NVSP_MSG_SIZE);
@@ -243,10 +242,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	memcpy(scr + 2, msg, len);
 	rec(&s[2], K_SCRATCH, scr, (uint8_t)(2 + len));
 	rec(&s[2], K_GPA, gpa, sizeof(gpa));
-	rec(&s[3], K_DELIVER, (uint8_t[]){ 8, 1, 2, 3, 4, 5, 6, 7, 8 }, 9);
-	rec(&s[3], K_COMP, (uint8_t[16]){ 0, 0, 0, 0, 1, 0, 0, 0, 108, 0, 0, 0, 1 }, 16);
+	rec(&s[3], K_DELIVER, (uint8_t[]){8, 1, 2, 3, 4, 5, 6, 7, 8}, 9);
+	rec(&s[3], K_COMP, (uint8_t[16]){0, 0, 0, 0, 1, 0, 0, 0, 108, 0, 0, 0, 1}, 16);
 	for (int i = 0; i < 4; i++)
-		seeds[i] = (struct fuzz_seed){ s[i].b, s[i].n };
+		seeds[i] = (struct fuzz_seed){s[i].b, s[i].n};
 	fuzz_write_seeds(seeds, 4);
 	return 0;
 }

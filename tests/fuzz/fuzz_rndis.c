@@ -32,10 +32,9 @@ static void check(int cond)
 
 static struct nvsc_pair *setup(void)
 {
-	struct nvsp_config h = { .mac = { 0, 0x15, 0x5d, 1, 2, 3 } };
-	struct nvsc_gsim_config g = { .ring_size = 4 * 4096,
-				      .recv_buf_size = 64 * 1024,
-				      .send_buf_size = 64 * 1024 };
+	struct nvsp_config h = {.mac = {0, 0x15, 0x5d, 1, 2, 3}};
+	struct nvsc_gsim_config g = {
+		.ring_size = 4 * 4096, .recv_buf_size = 64 * 1024, .send_buf_size = 64 * 1024};
 	struct nvsc_pair *p = nvsc_pair_create(&h, &g);
 
 	if (!p)
@@ -55,8 +54,8 @@ static void send_gpa(struct nvsc_pair *p, const uint8_t *d, uint32_t len, uint32
 		struct nvsp_gpa_hdr h;
 		struct nvsp_gpa_range r;
 		uint64_t pfn[4];
-	} __attribute__((packed)) ext = { { 0, 1 }, { len, off } };
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RNDIS_PKT };
+	} __attribute__((packed)) ext = {{0, 1}, {len, off}};
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
 	uint32_t np = (off + len + 4095) / 4096;
 	uint64_t gpa;
 	uint32_t slen;
@@ -72,8 +71,8 @@ static void send_gpa(struct nvsc_pair *p, const uint8_t *d, uint32_t len, uint32
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const uint8_t frame[60] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
-	struct nvsp_frame fr = { frame, sizeof(frame) };
+	static const uint8_t frame[60] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	struct nvsp_frame fr = {frame, sizeof(frame)};
 	struct nvsc_pair *p;
 	uint32_t len;
 	int r;
@@ -110,8 +109,8 @@ struct seedbuf {
 static void seed_oid(struct seedbuf *s, uint32_t type, uint32_t oid, const void *info,
 		     uint32_t ilen)
 {
-	struct rndis_hdr h = { type, (uint32_t)(8 + sizeof(struct rndis_oid_req)) + ilen };
-	struct rndis_oid_req q = { 1, oid, ilen, ilen ? sizeof(q) : 0, 0 };
+	struct rndis_hdr h = {type, (uint32_t)(8 + sizeof(struct rndis_oid_req)) + ilen};
+	struct rndis_oid_req q = {1, oid, ilen, ilen ? sizeof(q) : 0, 0};
 
 	s->b[0] = 2; /* control, section */
 	s->b[1] = 0;
@@ -124,8 +123,8 @@ static void seed_oid(struct seedbuf *s, uint32_t type, uint32_t oid, const void 
 
 static void seed_data(struct seedbuf *s, bool vlan, uint8_t mode)
 {
-	struct rndis_packet pk = { .data_offset = sizeof(pk), .data_len = 64 };
-	struct rndis_ppi e = { 16, RNDIS_PPI_8021Q, 12 };
+	struct rndis_packet pk = {.data_offset = sizeof(pk), .data_len = 64};
+	struct rndis_ppi e = {16, RNDIS_PPI_8021Q, 12};
 	uint32_t v = 5u << 4, hl = 8 + sizeof(pk);
 	struct rndis_hdr h;
 
@@ -137,7 +136,7 @@ static void seed_data(struct seedbuf *s, bool vlan, uint8_t mode)
 		memcpy(s->b + 2 + hl + sizeof(e), &v, 4);
 		hl += 16;
 	}
-	h = (struct rndis_hdr){ RNDIS_MSG_PACKET, hl + 64 };
+	h = (struct rndis_hdr){RNDIS_MSG_PACKET, hl + 64};
 	s->b[0] = mode;
 	s->b[1] = 250;
 	memcpy(s->b + 2, &h, 8);
@@ -150,12 +149,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static struct seedbuf s[10];
 	struct fuzz_seed seeds[10];
-	struct ndis_offload caps = { .hdr = { NDIS_OBJ_TYPE_OFFLOAD, 3, NDIS_OFFLOAD_SIZE } };
+	struct ndis_offload caps = {.hdr = {NDIS_OBJ_TYPE_OFFLOAD, 3, NDIS_OFFLOAD_SIZE}};
 	uint32_t filter = RNDIS_FILTER_DIRECTED | RNDIS_FILTER_BROADCAST;
 	struct {
 		struct rndis_hdr h;
 		struct rndis_id_req r;
-	} __attribute__((packed)) ka = { { RNDIS_MSG_KEEPALIVE, 12 }, { 9 } };
+	} __attribute__((packed)) ka = {{RNDIS_MSG_KEEPALIVE, 12}, {9}};
 
 	(void)argc;
 	(void)argv;
@@ -175,7 +174,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	memcpy(s[9].b + s[9].n, s[9].b + 2, s[9].n - 2);
 	s[9].n = 2 + 2 * (s[9].n - 2);
 	for (int i = 0; i < 10; i++)
-		seeds[i] = (struct fuzz_seed){ s[i].b, s[i].n };
+		seeds[i] = (struct fuzz_seed){s[i].b, s[i].n};
 	fuzz_write_seeds(seeds, 10);
 	return 0;
 }

@@ -21,12 +21,12 @@
 #include "rndis_wire.h"
 #include "vmbus/ring.h"
 
-static const uint8_t MAC[6] = { 0x00, 0x15, 0x5d, 0x01, 0x02, 0x03 };
+static const uint8_t MAC[6] = {0x00, 0x15, 0x5d, 0x01, 0x02, 0x03};
 
 static struct nvsc_pair *make(uint32_t version, uint32_t mtu, const struct nvsc_gsim_config *gc)
 {
-	struct nvsp_config h = { .mtu = mtu };
-	struct nvsc_gsim_config g = gc ? *gc : (struct nvsc_gsim_config){ 0 };
+	struct nvsp_config h = {.mtu = mtu};
+	struct nvsc_gsim_config g = gc ? *gc : (struct nvsc_gsim_config){0};
 	struct nvsc_pair *p;
 
 	memcpy(h.mac, MAC, 6);
@@ -95,8 +95,8 @@ static void check_handshake(uint32_t version, uint32_t mtu)
 
 static void test_handshake_versions(void **state)
 {
-	static const uint32_t vers[] = { NVSP_VERSION_1, NVSP_VERSION_2, NVSP_VERSION_4,
-					 NVSP_VERSION_5, NVSP_VERSION_6, NVSP_VERSION_61 };
+	static const uint32_t vers[] = {NVSP_VERSION_1, NVSP_VERSION_2, NVSP_VERSION_4,
+					NVSP_VERSION_5, NVSP_VERSION_6, NVSP_VERSION_61};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(vers) / sizeof(vers[0]); i++) {
@@ -109,7 +109,7 @@ static void test_handshake_versions(void **state)
 static void test_handshake_fallback(void **state)
 {
 	struct nvsc_pair *p = make(NVSP_VERSION_61, 1500, NULL);
-	struct nvsp_msg m = { .type = NVSP_MSG_INIT };
+	struct nvsp_msg m = {.type = NVSP_MSG_INIT};
 	struct nvsp_stats st;
 
 	(void)state;
@@ -147,7 +147,7 @@ static void send_and_check(struct nvsc_pair *p, uint32_t len, const struct nvsc_
 static void test_tx_sections(void **state)
 {
 	struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, NULL);
-	struct nvsc_gsim_tx vlan = { .has_vlan = true, .vlan_tci = 0xa00d }; /* pri 5, vid 13 */
+	struct nvsc_gsim_tx vlan = {.has_vlan = true, .vlan_tci = 0xa00d}; /* pri 5, vid 13 */
 	struct nvsc_gsim_stats gs;
 	uint8_t frame[1518];
 
@@ -177,7 +177,7 @@ static void test_tx_sections(void **state)
 static void test_tx_gpa_direct(void **state)
 {
 	struct nvsc_pair *p = ready(NVSP_VERSION_61, 9000, NULL);
-	struct nvsc_gsim_tx tx = { .gpa_direct = true };
+	struct nvsc_gsim_tx tx = {.gpa_direct = true};
 
 	(void)state;
 	send_and_check(p, 64, &tx, 1);
@@ -196,7 +196,7 @@ static void test_tx_gpa_direct(void **state)
 /* The whole handshake through GPA direct (control messages too). */
 static void test_gpa_direct_handshake(void **state)
 {
-	struct nvsc_gsim_config gc = { .gpa_direct = true };
+	struct nvsc_gsim_config gc = {.gpa_direct = true};
 	struct nvsc_pair *p = ready(NVSP_VERSION_5, 1500, &gc);
 
 	(void)state;
@@ -232,8 +232,8 @@ static void test_tx_batched_section(void **state)
 	memset(sec, 0, sizeof(sec));
 	for (uint32_t i = 0; i < 3; i++) {
 		uint32_t flen = 61 + i * 100, mlen = (44 + flen + 7) & ~7u;
-		struct rndis_hdr h = { RNDIS_MSG_PACKET, mlen };
-		struct rndis_packet pk = { .data_offset = sizeof(pk), .data_len = flen };
+		struct rndis_hdr h = {RNDIS_MSG_PACKET, mlen};
+		struct rndis_packet pk = {.data_offset = sizeof(pk), .data_len = flen};
 
 		memcpy(sec + off, &h, sizeof(h));
 		memcpy(sec + off + 8, &pk, sizeof(pk));
@@ -261,11 +261,11 @@ static void test_rndis_keepalive_and_unknown_oid(void **state)
 	struct {
 		struct rndis_hdr h;
 		struct rndis_id_req r;
-	} __attribute__((packed)) ka = { { RNDIS_MSG_KEEPALIVE, sizeof(ka) }, { 77 } };
+	} __attribute__((packed)) ka = {{RNDIS_MSG_KEEPALIVE, sizeof(ka)}, {77}};
 	struct {
 		struct rndis_hdr h;
 		struct rndis_oid_req q;
-	} __attribute__((packed)) q = { { RNDIS_MSG_QUERY, sizeof(q) }, { 78, 0x00010116, 0, 0, 0 } };
+	} __attribute__((packed)) q = {{RNDIS_MSG_QUERY, sizeof(q)}, {78, 0x00010116, 0, 0, 0}};
 	struct nvsc_gsim_stats gs0, gs1;
 	uint64_t ctrl = cnt(p, NVSP_CNT_RNDIS_CTRL_MSGS);
 	uint64_t nsup = cnt(p, NVSP_CNT_RNDIS_NOT_SUPPORTED); /* RSS caps in the handshake */
@@ -337,7 +337,7 @@ static void test_rx_too_big(void **state)
 {
 	struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, NULL);
 	static uint8_t big[2000];
-	struct nvsp_frame fr[2] = { { big, 1600 }, { big, 100 } };
+	struct nvsp_frame fr[2] = {{big, 1600}, {big, 100}};
 
 	(void)state;
 	assert_int_equal(nvsp_deliver(p->nv, fr, 2), 2);
@@ -349,7 +349,7 @@ static void test_rx_too_big(void **state)
 static void test_rx_section_exhaustion(void **state)
 {
 	static uint8_t bufs[128][1514];
-	struct nvsc_gsim_config gc = { .recv_buf_size = 64 * 1024 };
+	struct nvsc_gsim_config gc = {.recv_buf_size = 64 * 1024};
 	struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, &gc);
 	struct nvsp_stats st;
 	unsigned int n;
@@ -370,7 +370,7 @@ static void test_rx_section_exhaustion(void **state)
 static void test_rx_ring_full(void **state)
 {
 	static uint8_t bufs[128][1514];
-	struct nvsc_gsim_config gc = { .ring_size = 3 * 4096 };
+	struct nvsc_gsim_config gc = {.ring_size = 3 * 4096};
 	struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, &gc);
 	unsigned int total = 0, n;
 
@@ -394,7 +394,7 @@ static void test_rx_ring_full(void **state)
 static void test_tx_completion_ring_full(void **state)
 {
 	static uint8_t bufs[128][1514];
-	struct nvsc_gsim_config gc = { .ring_size = 3 * 4096 };
+	struct nvsc_gsim_config gc = {.ring_size = 3 * 4096};
 	struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, &gc);
 	uint8_t frame[64];
 
@@ -610,7 +610,7 @@ static void test_save_restore(void **state)
 static void test_restore_validation(void **state)
 {
 	struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, NULL);
-	struct nvsp_config other = { .mtu = 9000 };
+	struct nvsp_config other = {.mtu = 9000};
 	uint8_t buf[NVSP_SAVE_MAX];
 	int len = nvsp_save(p->nv, buf, sizeof(buf));
 

@@ -29,9 +29,10 @@ static uint32_t rnd(void)
 
 static uint32_t field(void)
 {
-	static const uint32_t pick[] = { 0,  1,  2,   4,   6,	  8,	 12,	16,	   36,
-					 44, 64, 107, 125, 4096, 6144, 0xfff0, 0xffffffff, 0xfc01020d,
-					 0x00010114, 0x01010101, 0x0001010e };
+	static const uint32_t pick[] = {
+		0,    1,      2,	  4,	      6,	  8,	      12,
+		16,   36,     44,	  64,	      107,	  125,	      4096,
+		6144, 0xfff0, 0xffffffff, 0xfc01020d, 0x00010114, 0x01010101, 0x0001010e};
 
 	switch (rnd() % 3) {
 	case 0:
@@ -43,7 +44,7 @@ static uint32_t field(void)
 
 static size_t gen(uint8_t *b, size_t cap)
 {
-	static const uint32_t types[] = { 1, 1, 1, 2, 3, 4, 4, 5, 5, 6, 8, 0x80000002, 77 };
+	static const uint32_t types[] = {1, 1, 1, 2, 3, 4, 4, 5, 5, 6, 8, 0x80000002, 77};
 	size_t words = 2 + rnd() % 40, n;
 	uint32_t v;
 

@@ -23,7 +23,7 @@
 
 static struct nvsc_pair *ready(void)
 {
-	struct nvsp_config h = { .mac = { 0x00, 0x15, 0x5d, 9, 9, 9 } };
+	struct nvsp_config h = {.mac = {0x00, 0x15, 0x5d, 9, 9, 9}};
 	struct nvsc_pair *p = nvsc_pair_create(&h, NULL);
 
 	assert_non_null(p);
@@ -35,7 +35,7 @@ static struct nvsc_pair *ready(void)
 /* The host fails the channel for reason; later calls stay failed. */
 static void expect_failed(struct nvsc_pair *p, const char *reason)
 {
-	struct nvsp_frame fr = { "abcdefghijklmn", 14 };
+	struct nvsp_frame fr = {"abcdefghijklmn", 14};
 	struct nvsp_stats st;
 
 	assert_int_equal(nvsp_poll(p->nv, &p->sink, 64), -EPROTO);
@@ -48,14 +48,14 @@ static void expect_failed(struct nvsc_pair *p, const char *reason)
 	assert_int_equal(nvsp_poll(p->nv, &p->sink, 64), -EPROTO);
 	assert_int_equal(nvsp_deliver(p->nv, &fr, 1), 0);
 	assert_int_equal(nvsp_unmask(p->nv), -EPROTO);
-	assert_int_equal(nvsp_save(p->nv, (uint8_t[NVSP_SAVE_MAX]){ 0 }, NVSP_SAVE_MAX), -EPROTO);
+	assert_int_equal(nvsp_save(p->nv, (uint8_t[NVSP_SAVE_MAX]){0}, NVSP_SAVE_MAX), -EPROTO);
 }
 
 /* A valid RNDIS data message for a frame of flen bytes at buf. */
 static uint32_t data_msg(uint8_t *buf, uint32_t flen)
 {
-	struct rndis_hdr h = { RNDIS_MSG_PACKET, (uint32_t)(8 + sizeof(struct rndis_packet)) + flen };
-	struct rndis_packet pk = { .data_offset = sizeof(pk), .data_len = flen };
+	struct rndis_hdr h = {RNDIS_MSG_PACKET, (uint32_t)(8 + sizeof(struct rndis_packet)) + flen};
+	struct rndis_packet pk = {.data_offset = sizeof(pk), .data_len = flen};
 
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + 8, &pk, sizeof(pk));
@@ -66,9 +66,8 @@ static uint32_t data_msg(uint8_t *buf, uint32_t flen)
 static void send_section(struct nvsc_pair *p, uint32_t index, uint32_t size, const void *msg,
 			 uint32_t len)
 {
-	assert_int_equal(nvsc_gsim_send_rndis_section(p->g, NVSP_CHANNEL_DATA, 0, index, size, msg,
-						      len),
-			 0);
+	assert_int_equal(
+		nvsc_gsim_send_rndis_section(p->g, NVSP_CHANNEL_DATA, 0, index, size, msg, len), 0);
 }
 
 /* ---- NVSP ---- */
@@ -76,7 +75,7 @@ static void send_section(struct nvsc_pair *p, uint32_t index, uint32_t size, con
 static void test_bad_nvsp_type(void **state)
 {
 	struct nvsc_pair *p = ready();
-	struct nvsp_msg m = { .type = 9999 };
+	struct nvsp_msg m = {.type = 9999};
 
 	(void)state;
 	assert_int_equal(nvsc_gsim_send_nvsp(p->g, &m, sizeof(m)), 0);
@@ -87,7 +86,7 @@ static void test_bad_nvsp_type(void **state)
 static void test_host_only_nvsp_type(void **state)
 {
 	struct nvsc_pair *p = ready();
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RECV_BUF_COMPLETE };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RECV_BUF_COMPLETE};
 
 	(void)state;
 	assert_int_equal(nvsc_gsim_send_nvsp(p->g, &m, sizeof(m)), 0);
@@ -98,7 +97,7 @@ static void test_host_only_nvsp_type(void **state)
 static void test_bad_nvsp_len(void **state)
 {
 	struct nvsc_pair *p = ready();
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RNDIS_PKT };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
 
 	(void)state;
 	/* the type fits, its fields do not */
@@ -110,7 +109,7 @@ static void test_bad_nvsp_len(void **state)
 static void test_nvsp_shorter_than_type(void **state)
 {
 	struct nvsc_pair *p = ready();
-	uint8_t two[2] = { 1, 0 };
+	uint8_t two[2] = {1, 0};
 
 	(void)state;
 	assert_int_equal(nvsc_gsim_send_nvsp(p->g, two, sizeof(two)), 0);
@@ -120,9 +119,9 @@ static void test_nvsp_shorter_than_type(void **state)
 
 static void test_rndis_before_buffers(void **state)
 {
-	struct nvsp_config h = { .mtu = 1500 };
+	struct nvsp_config h = {.mtu = 1500};
 	struct nvsc_pair *p = nvsc_pair_create(&h, NULL);
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RNDIS_PKT };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
 
 	(void)state;
 	assert_non_null(p);
@@ -137,8 +136,8 @@ static void test_rndis_before_buffers(void **state)
 static void test_bad_vmbus_type(void **state)
 {
 	struct nvsc_pair *p = ready();
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RNDIS_PKT };
-	uint8_t ext[8] = { 0 };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
+	uint8_t ext[8] = {0};
 
 	(void)state;
 	assert_int_equal(nvsc_gsim_send_raw(p->g, VMBUS_PKT_DATA_XFER_PAGES, 0, 1, ext, sizeof(ext),
@@ -260,10 +259,12 @@ static void test_ppi_element_size(void **state)
 {
 	struct nvsc_pair *p = ready();
 	uint8_t msg[300];
-	struct rndis_packet pk = { .data_offset = sizeof(pk) + 16, .data_len = 60,
-				   .ppi_offset = sizeof(pk), .ppi_len = 16 };
-	struct rndis_ppi e = { .size = 0, .type = RNDIS_PPI_8021Q, .offset = 12 };
-	struct rndis_hdr h = { RNDIS_MSG_PACKET, 8 + sizeof(pk) + 16 + 60 };
+	struct rndis_packet pk = {.data_offset = sizeof(pk) + 16,
+				  .data_len = 60,
+				  .ppi_offset = sizeof(pk),
+				  .ppi_len = 16};
+	struct rndis_ppi e = {.size = 0, .type = RNDIS_PPI_8021Q, .offset = 12};
+	struct rndis_hdr h = {RNDIS_MSG_PACKET, 8 + sizeof(pk) + 16 + 60};
 
 	(void)state;
 	memset(msg, 0, sizeof(msg));
@@ -279,10 +280,12 @@ static void test_ppi_value_outside_element(void **state)
 {
 	struct nvsc_pair *p = ready();
 	uint8_t msg[300];
-	struct rndis_packet pk = { .data_offset = sizeof(pk) + 16, .data_len = 60,
-				   .ppi_offset = sizeof(pk), .ppi_len = 16 };
-	struct rndis_ppi e = { .size = 16, .type = RNDIS_PPI_8021Q, .offset = 14 };
-	struct rndis_hdr h = { RNDIS_MSG_PACKET, 8 + sizeof(pk) + 16 + 60 };
+	struct rndis_packet pk = {.data_offset = sizeof(pk) + 16,
+				  .data_len = 60,
+				  .ppi_offset = sizeof(pk),
+				  .ppi_len = 16};
+	struct rndis_ppi e = {.size = 16, .type = RNDIS_PPI_8021Q, .offset = 14};
+	struct rndis_hdr h = {RNDIS_MSG_PACKET, 8 + sizeof(pk) + 16 + 60};
 
 	(void)state;
 	memset(msg, 0, sizeof(msg));
@@ -297,8 +300,8 @@ static void test_ppi_value_outside_element(void **state)
 static void test_rndis_unknown_type(void **state)
 {
 	struct nvsc_pair *p = ready();
-	struct rndis_hdr h = { 0x77, 16 };
-	uint8_t msg[16] = { 0 };
+	struct rndis_hdr h = {0x77, 16};
+	uint8_t msg[16] = {0};
 
 	(void)state;
 	memcpy(msg, &h, sizeof(h));
@@ -314,9 +317,8 @@ static void test_oid_info_past_message(void **state)
 		struct rndis_hdr h;
 		struct rndis_oid_req q;
 		uint32_t v;
-	} __attribute__((packed)) m = { { RNDIS_MSG_SET, sizeof(m) },
-					{ 77, RNDIS_OID_GEN_CURRENT_PACKET_FILTER, 4, 200, 0 },
-					1 };
+	} __attribute__((packed))
+	m = {{RNDIS_MSG_SET, sizeof(m)}, {77, RNDIS_OID_GEN_CURRENT_PACKET_FILTER, 4, 200, 0}, 1};
 
 	(void)state;
 	send_section(p, 0, sizeof(m), &m, sizeof(m));
@@ -334,7 +336,7 @@ struct gpa_pkt {
 
 static void send_gpa(struct nvsc_pair *p, const struct gpa_pkt *g, uint32_t ext_len)
 {
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_RNDIS_PKT };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
 
 	m.u.rndis_pkt.section_index = NVSP_INVALID_SECTION;
 	assert_int_equal(nvsc_gsim_send_raw(p->g, VMBUS_PKT_DATA_GPA_DIRECT,
@@ -370,7 +372,7 @@ static void test_gpa_good_then_bad_pfn(void **state)
 	assert_int_equal(p->host_frames, 1);
 	assert_int_equal(p->host_rx[0].len, 200);
 	assert_int_equal(p->host_rx[0].iovcnt, 1); /* consecutive pages merge */
-	g.pfn[1] = 1ull << 40; /* second page outside guest RAM */
+	g.pfn[1] = 1ull << 40;			   /* second page outside guest RAM */
 	send_gpa(p, &g, sizeof(g));
 	expect_failed(p, "err_range");
 	nvsc_pair_free(p);
@@ -448,7 +450,7 @@ static void test_ring_descriptor_corruption(void **state)
 	struct nvsc_pair *p = ready();
 	size_t size;
 	uint8_t *ring = nvsc_gsim_ring(p->g, true, &size);
-	struct nvsp_msg m = { .type = NVSP_MSG1_SEND_NDIS_VERSION };
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_NDIS_VERSION};
 	uint32_t wi;
 	uint16_t len8 = 0xffff;
 
@@ -466,8 +468,10 @@ static void test_other_nic_keeps_working(void **state)
 {
 	struct nvsc_pair *bad = ready();
 	struct nvsc_pair *good = ready();
-	struct nvsp_msg m = { .type = 4242 };
-	struct nvsp_frame fr = { "\xff\xff\xff\xff\xff\xff" "0123456789abcdef", 22 };
+	struct nvsp_msg m = {.type = 4242};
+	struct nvsp_frame fr = {"\xff\xff\xff\xff\xff\xff"
+				"0123456789abcdef",
+				22};
 	uint8_t frame[64];
 
 	(void)state;
