@@ -124,12 +124,14 @@ int vmm_vsd_connect(struct vmm_vsd *l, unsigned timeout_ms, char *err, size_t er
 /* The socket to poll for POLLIN, or -1 while disconnected. */
 int vmm_vsd_fd(const struct vmm_vsd *l);
 
-/* Milliseconds until vmm_vsd_service() has timed work (reconnect, STATUS). */
+/* Milliseconds (0..1000) until vmm_vsd_service() has timed work (reconnect,
+ * STATUS); now_ms as for vmm_vsd_service(). */
 int vmm_vsd_timeout_ms(const struct vmm_vsd *l, uint64_t now_ms);
 
 /*
  * Handles what arrived (without blocking), retries a lost connection and
- * sends STATUS when due. now_ms is a monotonic clock in ms.
+ * sends STATUS when due. now_ms is CLOCK_MONOTONIC in ms (the link keeps
+ * its deadlines on that clock).
  */
 void vmm_vsd_service(struct vmm_vsd *l, uint64_t now_ms);
 
@@ -142,7 +144,7 @@ void vmm_vsd_status_changed(struct vmm_vsd *l);
 /* Whether the link is up (HELLO_REPLY accepted on the current socket). */
 bool vmm_vsd_connected(const struct vmm_vsd *l);
 
-/* The NIC's relid (0: not registered) and whether its channel is open. */
+/* The NIC's relid (0: not registered). */
 uint32_t vmm_vsd_nic_relid(const struct vmm_vsd *l, unsigned nic);
 
 void vmm_vsd_get_stats(const struct vmm_vsd *l, struct vmm_vsd_stats *st);

@@ -5,15 +5,20 @@
 # the guest detects Hyper-V, hv_vmbus negotiates a version, hv_utils binds
 # heartbeat, shutdown and timesync, time sync sets the guest clock (no RTC),
 # vmm reports the heartbeat, and SIGTERM
-# powers the guest off through the shutdown IC (vmm exits 0).
+# powers the guest off through the shutdown IC (vmm exits 0). With a fake
+# vswitchd (tests/e2e/fake_vswitchd.c) the VM also gets a synthetic NIC
+# (--vswitchd, --nic): hv_netvsc probes it, the channel's rings, doorbell and
+# interrupt reach the fake over vmbus-user and it answers NVSP INIT.
 #
-#   vmm_hyperv.sh --vmm PATH
+#   vmm_hyperv.sh --vmm PATH [--fake-vswitchd PATH]
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 . "$TOP/scripts/lib.sh"
 . "$TOP/scripts/vm-runner.sh"
-[ "${1:-}" = --vmm ] || { echo "usage: $0 --vmm PATH" >&2; exit 2; }
+[ "${1:-}" = --vmm ] || { echo "usage: $0 --vmm PATH [--fake-vswitchd PATH]" >&2; exit 2; }
 vmm=$2
+fake=
+[ "${3:-}" = --fake-vswitchd ] && fake=$4
 if [ ! -e /dev/kvm ] && ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "SKIP: neither /dev/kvm nor qemu-system-x86_64 (for the sandbox) is available"
 	exit 77
@@ -27,7 +32,7 @@ trap 'rm -f "$out" "$out.err"' EXIT
 # a sandbox machine that dies under the run (emulation) is retried once
 for attempt in 1 2; do
 	HVNET_VM_TIMEOUT=200 hvnet_vm_run "$vmm" bash "$TOP/tests/e2e/vmm_hyperv_inner.sh" \
-		"$vmm" "$HVNET_VMLINUX" "$HVNET_INITRD" >"$out" 2>"$out.err"
+		"$vmm" "$HVNET_VMLINUX" "$HVNET_INITRD" $fake >"$out" 2>"$out.err"
 	rc=$?
 	[ $rc -eq 125 ] && [ $attempt = 1 ] && grep -q 'no exit status from the sandbox' "$out.err" ||
 		break

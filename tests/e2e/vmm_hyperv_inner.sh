@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # The checks of vmm_hyperv.sh, run where vmm can run (maybe inside the
-# sandbox). Arguments: VMM KERNEL INITRD. Exits 0 when all checks pass.
+# sandbox). Arguments: VMM KERNEL INITRD [FAKE_VSWITCHD]. Exits 0 when all
+# checks pass.
 set -uo pipefail
-vmm=$1 kernel=$2 initrd=$3
+vmm=$1 kernel=$2 initrd=$3 fake=${4:-}
 fails=0
 tmp=$(mktemp -d /tmp/hvnet-hyperv.XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
+fpid=
+trap '[ -n "$fpid" ] && kill $fpid 2>/dev/null; rm -rf "$tmp"' EXIT
 ok() { echo "ok: $*"; }
 bad() { echo "FAIL: $*"; fails=$((fails + 1)); }
 
@@ -25,8 +27,16 @@ dmesg
 echo HVNET-HV-READY
 G
 )
+# a synthetic NIC served by the fake vswitchd (vmbus-user)
+nic=()
+if [ -n "$fake" ]; then
+	"$fake" "$tmp/vsd.sock" "$tmp/vsd.log" &
+	fpid=$!
+	for _ in $(seq 100); do grep -q LISTENING "$tmp/vsd.log" 2>/dev/null && break; sleep 0.1; done
+	nic=(--vswitchd "$tmp/vsd.sock" --nic sw0,vlan=10 --name e2e-vm)
+fi
 "$vmm" --kernel "$kernel" --initrd "$initrd" --memory 256 --hyperv --shutdown-grace 60 \
-	--console "file:$tmp/console.log" \
+	--console "file:$tmp/console.log" "${nic[@]}" \
 	--cmdline "console=ttyS0 hvnet_after=hang hvnet_run64=$(printf %s "$guest" | base64 -w0)" \
 	2>"$tmp/vmm.err" &
 pid=$!
@@ -34,9 +44,16 @@ for _ in $(seq 1500); do
 	grep -q HVNET-HV-READY "$tmp/console.log" 2>/dev/null &&
 		grep -q 'shutdown IC ready' "$tmp/vmm.err" && break
 	kill -0 $pid 2>/dev/null || break
+	[ -n "$fpid" ] && ! kill -0 $fpid 2>/dev/null && { echo "FAIL: the fake vswitchd died"; break; }
 	sleep 0.1
 done
 log=$tmp/console.log
+if [ -n "$fpid" ] && ! kill -0 $fpid 2>/dev/null; then
+	kill -KILL $pid 2>/dev/null
+	echo "---- fake vswitchd ----"; cat "$tmp/vsd.log"
+	echo "---- vmm stderr ----"; tail -20 "$tmp/vmm.err"
+	exit 1
+fi
 grep -q 'Hypervisor detected: Microsoft Hyper-V' "$log" && ok "guest detected Hyper-V" ||
 	bad "no 'Hypervisor detected: Microsoft Hyper-V'"
 grep -Eq 'hv_vmbus: Vmbus version:[45]\.[0-9]' "$log" &&
@@ -67,8 +84,37 @@ grep -q 'asked the guest to shut down' "$tmp/vmm.err" && ok "SIGTERM went to the
 [ $rc -eq 0 ] && ok "guest powered off through the shutdown IC -> vmm exit 0" ||
 	bad "after SIGTERM vmm exited $rc (want 0: guest power-off)"
 grep -q 'reboot: Power down' "$log" && ok "guest kernel powered down" || bad "no 'reboot: Power down'"
+if [ -n "$fake" ]; then
+	v=$tmp/vsd.log
+	grep -q '^HELLO vm=e2e-vm .* nics=1 switch=sw0' "$v" && ok "vswitchd got HELLO (VM e2e-vm, NIC on sw0)" ||
+		bad "no HELLO at the fake vswitchd"
+	grep -q '^MEM gpa=0 .*mapped=yes' "$v" && ok "vswitchd mapped guest memory from MEM" ||
+		bad "no mapped MEM region at the fake vswitchd"
+	grep -q 'hv_vmbus: registering driver hv_netvsc' "$log" && ok "guest loaded hv_netvsc" ||
+		bad "guest did not register hv_netvsc"
+	grep -Eq '^CHANNEL_OPEN relid=[0-9]+ .* fds=2 contiguous=yes in_memory=yes' "$v" &&
+		ok "hv_netvsc opened the channel: $(grep -o '^CHANNEL_OPEN.*npfns=[0-9]*' "$v" | head -1)" ||
+		bad "no CHANNEL_OPEN with ring pages in guest memory and 2 fds"
+	grep -q '^RINGS relid=[0-9]* attached=yes' "$v" && ok "vswitchd attached the channel's rings" ||
+		bad "the fake could not attach the rings"
+	grep -q '^DOORBELL relid=' "$v" && grep -q '^PKT .* nvsp=1$' "$v" &&
+		ok "guest HvSignalEvent reached the doorbell eventfd with NVSP INIT in the ring" ||
+		bad "no doorbell / NVSP INIT packet at the fake"
+	n=$(grep -c '^NVSP INIT .*refused' "$v")
+	[ "$n" -ge 2 ] && ok "guest saw the fake's completions through ring + SIEF + irqfd ($n NVSP versions tried)" ||
+		bad "the guest did not come back after the first refused NVSP INIT ($n)"
+	grep -q '^CHANNEL_CLOSE relid=' "$v" && grep -q '^GPADL_DEL ' "$v" &&
+		ok "hv_netvsc gave up: CHANNEL_CLOSE confirmed, ring GPADL deleted" ||
+		bad "no CHANNEL_CLOSE / GPADL_DEL after the refused NVSP"
+	grep -q 'hv_netvsc.*probe.*failed\|hv_netvsc.*unable to add' "$log" &&
+		ok "guest: $(grep -o 'hv_netvsc.*\(failed\|unable to add\).*' "$log" | head -1)" ||
+		bad "no hv_netvsc probe failure in the guest log"
+	grep -q 'vswitchd: connected to' "$tmp/vmm.err" && ok "vmm reports the vswitchd link" ||
+		bad "vmm did not report connecting to vswitchd"
+fi
 if [ $fails -ne 0 ]; then
 	echo "---- vmm stderr ----"; cat "$tmp/vmm.err"
 	echo "---- console ----"; grep -i -e hv -e vmbus -e hyper -e power -e HVNET "$log" | tail -40
+	[ -n "$fake" ] && { echo "---- fake vswitchd ----"; tail -40 "$tmp/vsd.log"; }
 	exit 1
 fi
