@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: BSD-3-Clause
 # e2e (no guest boots): vmm's command-line and configuration errors. Each bad
-# invocation must exit 2 with a precise one-line reason; --help documents the
-# exit statuses; --probe answers yes or no within its deadline.
+# invocation (--vswitchd/--nic/--name included) must exit 2 with a precise
+# one-line reason; --help documents the exit statuses; --probe answers yes or
+# no within its deadline.
 #
 #   vmm_cli_errors.sh --vmm PATH
 set -uo pipefail
@@ -60,6 +61,22 @@ expect 2 "unknown or incomplete option '--bogus'" --kernel "$K" --bogus
 expect 2 "unexpected argument 'extra'" --kernel "$K" extra
 expect 2 'multiple of 2 MiB with hugepages' --kernel "$K" --memory 129 --hugepages
 expect 2 "--shutdown-grace wants 0..3600 s, not 'soon'" --kernel "$K" --shutdown-grace soon
+# synthetic NICs (--vswitchd/--nic/--name): each field named with its allowed values
+S=(--kernel "$K" --vswitchd "$tmp/vsd.sock")
+expect 2 '--nic needs --vswitchd SOCKET' --kernel "$K" --nic sw0
+expect 2 '--vswitchd needs at least one --nic' "${S[@]}"
+expect 2 '--nic needs Hyper-V' "${S[@]}" --nic sw0 --no-hyperv
+expect 2 "--nic '': switch name '' is not a name \(1..31 characters" "${S[@]}" --nic ''
+expect 2 "--nic 'sw0,speed=10': unknown field 'speed' \(allowed: mac, vlan, port, mtu\)" "${S[@]}" --nic sw0,speed=10
+expect 2 "mac '01:00:5e:00:00:01' is not a unicast MAC address" "${S[@]}" --nic sw0,mac=01:00:5e:00:00:01
+expect 2 "mac '00:15:5d:zz:00:01' is not a unicast MAC address" "${S[@]}" --nic sw0,mac=00:15:5d:zz:00:01
+expect 2 "vlan '4095' is not 0..4094" "${S[@]}" --nic sw0,vlan=4095
+expect 2 "mtu '67' is not 68..9000" "${S[@]}" --nic sw0,mtu=67
+expect 2 "port 'a b' is not a name" "${S[@]}" --nic 'sw0,port=a b'
+expect 2 "vlan given twice" "${S[@]}" --nic sw0,vlan=1,vlan=2
+expect 2 "'mtu' is not key=value" "${S[@]}" --nic sw0,mtu
+expect 2 "--nic: at most 8 NICs" "${S[@]}" --nic a --nic a --nic a --nic a --nic a --nic a --nic a --nic a --nic a
+expect 2 "--name 'x/y' is not a name" "${S[@]}" --nic sw0 --name x/y
 expect 0 'Exit status: 0 guest powered off.*' --help
 expect 0 '^vmm \(hvnet\) [0-9]' --version
 
