@@ -9,7 +9,19 @@
  * ACLs (0, 1,000 and 10,000 rules, all but the last non-matching and
  * evaluated first), and 1,000,000 tracked connections. Reports Mpps,
  * datapath cycles per packet
- * and the ratio to plain L2, as a table and JSON; medians of --runs runs.
+ * and the ratio to plain L2, as a table and JSON; medians of --runs rounds
+ * (each round runs every scenario once; ratios are medians of each round's
+ * ratio to that round's L2).
+ * Capture scenarios stream a capture of port a to a reading thread and add
+ * the capture writer's CPU per frame and the share of frames captured (the
+ * rest were dropped by a full ring: capture never slows the switch down).
+ * The source never writes into a frame a capture still holds: it sends a
+ * fresh one instead, as a NIC would receive into a new buffer. The writer
+ * and the reader run on the datapath's CPU (--capture-cpu N to move them,
+ * -1: not pinned, i.e. with the source): there they take time from the
+ * datapath (Mpps shows the whole capture's cost) but not its CPU time
+ * (cycles/pkt shows what capture adds to the datapath itself), and they
+ * never starve the source, which would turn its shortfall into idle polls.
  * Cycles per packet come from the loop thread's CPU time (schedstat), which
  * other processes taking the CPU do not inflate (the loop polls all the
  * time, so its CPU time is its whole budget); on a shared machine compare
@@ -18,6 +30,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <getopt.h>
@@ -48,6 +61,7 @@ struct scenario {
 
 struct sample {
 	double mpps, cpu_cycles;
+	double writer_cycles, captured; /* capture: writer CPU per frame, share of frames captured */
 };
 
 static struct vsw *vsw;
@@ -83,15 +97,15 @@ static void write_frame(struct rte_mbuf *m, uint32_t f)
 	set_flow(m, f);
 }
 
-/* The datapath thread's id, found by its EAL name (lcore-worker-N). */
-static pid_t datapath_tid(unsigned int lcore)
+/* The id of this process's thread named name (the datapath: rte-worker-N). */
+static pid_t thread_by_name(const char *name)
 {
 	char want[32], path[300], comm[64];
 	struct dirent *d;
 	pid_t tid = 0;
 	DIR *dir = opendir("/proc/self/task");
 
-	snprintf(want, sizeof(want), "rte-worker-%u\n", lcore);
+	snprintf(want, sizeof(want), "%s\n", name);
 	while (dir && (d = readdir(dir))) {
 		FILE *f;
 
@@ -129,6 +143,19 @@ static uint64_t thread_cpu_ns(pid_t tid)
 }
 
 static pid_t dp_tid;
+static int capture_cpu; /* where the capture writer and its reader run (-1: not pinned) */
+
+/* Pins thread tid (0: the caller) to capture_cpu. */
+static int pin_capture_thread(pid_t tid)
+{
+	cpu_set_t set;
+
+	if (capture_cpu < 0)
+		return 0;
+	CPU_ZERO(&set);
+	CPU_SET(capture_cpu, &set);
+	return sched_setaffinity(tid, sizeof(set), &set) ? -errno : 0;
+}
 
 static int port_add(const char *name)
 {
@@ -173,6 +200,24 @@ static int install_rules(unsigned int n, bool stateful)
 	return rc;
 }
 
+static struct rte_mempool *pool;
+
+/*
+ * A frame to send instead of m, which a capture still holds: the source
+ * must not write into a shared mbuf (a NIC would receive into a fresh one).
+ * Waits for a buffer rather than shrinking the population.
+ */
+static struct rte_mbuf *fresh_frame(struct rte_mbuf *m)
+{
+	struct rte_mbuf *f;
+
+	while (!(f = rte_pktmbuf_alloc(pool)))
+		;
+	write_frame(f, 0);
+	rte_pktmbuf_free(m);
+	return f;
+}
+
 /* Runs traffic for secs seconds; returns frames switched. */
 static uint64_t pump(double secs, uint32_t flows, uint32_t *next_flow)
 {
@@ -183,6 +228,8 @@ static uint64_t pump(double secs, uint32_t flows, uint32_t *next_flow)
 		unsigned int k = rte_ring_dequeue_burst(b_tx, (void **)m, 32, NULL);
 
 		for (unsigned int i = 0; i < k; i++) {
+			if (rte_mbuf_refcnt_read(m[i]) != 1)
+				m[i] = fresh_frame(m[i]);
 			set_flow(m[i], *next_flow);
 			if (++*next_flow >= flows)
 				*next_flow = 0;
@@ -196,15 +243,52 @@ static uint64_t pump(double secs, uint32_t flows, uint32_t *next_flow)
 
 static int capture_sink[2] = {-1, -1};
 static pthread_t sink_thread;
+static uint64_t cap_captured, cap_dropped; /* the summary of the last capture */
 
-/* Reads and discards a capture stream, as a client writing to /dev/null would. */
+/* Reads n bytes (NULL: discards them); returns 0 or -1 at the end of the stream. */
+static int read_full(int fd, void *buf, size_t n)
+{
+	static char junk[65536];
+
+	while (n) {
+		size_t want = buf ? n : RTE_MIN(n, sizeof(junk));
+		ssize_t k = read(fd, buf ? buf : junk, want);
+
+		if (k <= 0)
+			return -1;
+		n -= (size_t)k;
+		if (buf)
+			buf = (char *)buf + k;
+	}
+	return 0;
+}
+
+/*
+ * Reads a capture stream as a client writing to /dev/null would: the JSON
+ * line, the framed pcapng chunks (discarded), and the summary line.
+ */
 static void *sink_main(void *arg)
 {
-	char buf[65536];
+	char line[512];
+	size_t n = 0;
+	uint32_t len;
+	json_t *sum;
 
 	(void)arg;
-	while (read(capture_sink[1], buf, sizeof(buf)) > 0)
-		;
+	pin_capture_thread(0);
+	while (n + 1 < sizeof(line) && read_full(capture_sink[1], line + n, 1) == 0 && line[n] != '\n')
+		n++;
+	while (read_full(capture_sink[1], &len, 4) == 0 && len)
+		if (read_full(capture_sink[1], NULL, len))
+			return NULL;
+	n = 0;
+	while (n + 1 < sizeof(line) && read_full(capture_sink[1], line + n, 1) == 0 && line[n] != '\n')
+		n++;
+	line[n] = 0;
+	sum = json_loads(line, 0, NULL);
+	cap_captured = (uint64_t)json_integer_value(json_object_get(sum, "captured"));
+	cap_dropped = (uint64_t)json_integer_value(json_object_get(sum, "dropped"));
+	json_decref(sum);
 	return NULL;
 }
 
@@ -229,13 +313,13 @@ static int start_capture(const char *filter)
 static int setup_scenario(const struct scenario *s)
 {
 	struct ctl_err err;
-	struct rte_mempool *pool = rte_mempool_lookup("hvnet_mbufs");
 	struct rte_mbuf *m[POPULATION];
 	struct rte_ring *b_rx;
 
 	if (vsw_switch_add(vsw, "s", VSW_SWITCH_PRIVATE, NULL, false, &err) || port_add("a") ||
 	    port_add("b"))
 		return -1;
+	pool = rte_mempool_lookup("hvnet_mbufs");
 	a_rx = rte_ring_lookup("dummy_rx:a");
 	b_tx = rte_ring_lookup("dummy_tx:b");
 	b_rx = rte_ring_lookup("dummy_rx:b");
@@ -293,20 +377,33 @@ static void teardown_scenario(void)
 
 static int run_scenario(const struct scenario *s, double secs, struct sample *out)
 {
-	uint64_t n, cpu0, cpu1;
+	uint64_t n, cpu0, cpu1, w0 = 0, w1 = 0;
 	uint32_t flow = 0;
+	pid_t writer = 0;
+	double hz = (double)rte_get_tsc_hz();
 
 	if (setup_scenario(s))
 		return -1;
+	if (s->capture) {
+		writer = thread_by_name("capture-writer");
+		if (!writer || pin_capture_thread(writer))
+			fprintf(stderr, "switch-bench: cannot pin the capture writer\n");
+	}
 	/* warm-up: a whole lap of the flows (creates the tracked connections) */
 	pump(s->flows > 100000 ? secs + 1.0 : 0.3, s->flows, &flow);
 	cpu0 = thread_cpu_ns(dp_tid);
+	w0 = writer ? thread_cpu_ns(writer) : 0;
 	n = pump(secs, s->flows, &flow);
 	cpu1 = thread_cpu_ns(dp_tid);
+	w1 = writer ? thread_cpu_ns(writer) : 0;
 	out->mpps = (double)n / secs / 1e6;
 	/* the loop polls all the time: its CPU time is its budget */
-	out->cpu_cycles = n ? (double)(cpu1 - cpu0) * 1e-9 * (double)rte_get_tsc_hz() / (double)n : 0;
+	out->cpu_cycles = n ? (double)(cpu1 - cpu0) * 1e-9 * hz / (double)n : 0;
+	out->writer_cycles = n ? (double)(w1 - w0) * 1e-9 * hz / (double)n : 0;
 	teardown_scenario();
+	out->captured = cap_captured + cap_dropped
+				? (double)cap_captured / (double)(cap_captured + cap_dropped) : 0;
+	cap_captured = cap_dropped = 0;
 	return 0;
 }
 
@@ -323,6 +420,17 @@ static double median(double *v, int n)
 	return v[n / 2];
 }
 
+/* Whether name is one of the comma-separated list. */
+static bool listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct scenario all[] = {
@@ -335,16 +443,20 @@ int main(int argc, char **argv)
 		{"capture-none", 0, false, 1024, "tcp port 9"},
 		{"ext-filter", 0, false, 1024, NULL, true},
 	};
+	static struct sample smp[RTE_DIM(all)][15]; /* [scenario][round] */
 	static const struct option longopts[] = {
 		{"runs", required_argument, NULL, 'r'},	   {"seconds", required_argument, NULL, 's'},
 		{"json", required_argument, NULL, 'j'},	   {"size", required_argument, NULL, 'z'},
 		{"quick", no_argument, NULL, 'q'},	   {"only", required_argument, NULL, 'o'},
+		{"capture-cpu", required_argument, NULL, 'c'},
 		{NULL, 0, NULL, 0},
 	};
 	int runs = 3, opt, eal, n_scen = (int)RTE_DIM(all);
-	double secs = 2.0, base = 0, base_cpu = 0;
+	double secs = 2.0;
 	const char *json_path = NULL, *only = NULL;
 	unsigned int lcore;
+	char name[32];
+	bool capture_cpu_set = false;
 	struct ctl_err err;
 	json_t *out, *list;
 
@@ -366,6 +478,8 @@ int main(int argc, char **argv)
 			n_scen = 2; /* smoke: l2 and one rule */
 		else if (opt == 'o')
 			only = optarg;
+		else if (opt == 'c')
+			capture_cpu = atoi(optarg), capture_cpu_set = true;
 		else
 			return 2;
 	}
@@ -380,49 +494,68 @@ int main(int argc, char **argv)
 	}
 	vsw = vsw_create(&(struct vsw_opts){.n_lcores = 1, .lcore_ids = &lcore,
 					    .fdb_size = 1 << 16, .ct_size = 1 << 21, .aging = 0,
-					    .n_mbufs = 8192},
+					    .n_mbufs = 32768 /* vswitchd's default */},
 			 &err);
 	if (!vsw) {
 		fprintf(stderr, "switch-bench: %s\n", err.msg);
 		return 1;
 	}
+	if (!capture_cpu_set)
+		capture_cpu = rte_lcore_to_cpu_id((int)lcore);
 	printf("switch-bench: %u-byte frames, datapath on lcore %u (cpu %d), source/sink on cpu %d,"
-	       " %d runs of %.1f s, medians\n",
+	       " capture writer and reader on cpu %d, %d runs of %.1f s, medians\n",
 	       frame_size, lcore, rte_lcore_to_cpu_id((int)lcore),
-	       rte_lcore_to_cpu_id((int)rte_get_main_lcore()), runs, secs);
-	dp_tid = datapath_tid(lcore);
+	       rte_lcore_to_cpu_id((int)rte_get_main_lcore()), capture_cpu, runs, secs);
+	snprintf(name, sizeof(name), "rte-worker-%u", lcore);
+	dp_tid = thread_by_name(name);
 	printf("%-14s %8s %10s %12s %10s %10s\n", "scenario", "flows", "Mpps", "cycles/pkt",
 	       "vs l2", "vs l2 cyc");
 	out = json_pack("{s:s,s:i,s:i,s:f}", "benchmark", "switch", "frame_size", frame_size,
 			"runs", runs, "seconds", secs);
 	list = json_array();
-	for (int i = 0; i < n_scen; i++) {
-		double mpps[15], cpu[15];
-
-		if (only && i && strcmp(only, all[i].name))
-			continue; /* l2 always runs: it is the reference */
-		for (int r = 0; r < runs; r++) {
-			struct sample s;
-
-			if (run_scenario(&all[i], secs, &s))
+	/* rounds of every scenario, so that a noisy phase of the machine hits them all */
+	for (int r = 0; r < runs; r++) {
+		for (int i = 0; i < n_scen; i++) {
+			if (only && i && !listed(only, all[i].name))
+				continue; /* l2 always runs: it is the reference */
+			if (run_scenario(&all[i], secs, &smp[i][r]))
 				return 1;
-			mpps[r] = s.mpps;
-			cpu[r] = s.cpu_cycles;
+		}
+	}
+	for (int i = 0; i < n_scen; i++) {
+		double mpps[15], cpu[15], wcyc[15], kept[15], rm[15], rc[15];
+		json_t *row;
+
+		if (only && i && !listed(only, all[i].name))
+			continue;
+		for (int r = 0; r < runs; r++) {
+			const struct sample *s = &smp[i][r], *l2 = &smp[0][r];
+
+			mpps[r] = s->mpps;
+			cpu[r] = s->cpu_cycles;
+			wcyc[r] = s->writer_cycles;
+			kept[r] = s->captured;
+			rm[r] = l2->mpps ? s->mpps / l2->mpps : 0;
+			rc[r] = s->cpu_cycles ? l2->cpu_cycles / s->cpu_cycles : 0;
 		}
 		double m = median(mpps, runs), u = median(cpu, runs);
+		double ratio = median(rm, runs), ratio_cyc = median(rc, runs);
 
-		if (i == 0) {
-			base = m;
-			base_cpu = u;
+		printf("%-14s %8u %10.2f %12.1f %9.2fx %9.2fx", all[i].name, all[i].flows, m, u,
+		       ratio, ratio_cyc);
+		row = json_pack("{s:s,s:i,s:i,s:f,s:f,s:f,s:f}", "scenario", all[i].name,
+				"xacl_rules", all[i].xacl_rules, "flows", all[i].flows, "mpps", m,
+				"cycles_per_packet", u, "ratio_to_l2", ratio,
+				"ratio_to_l2_by_cycles", ratio_cyc);
+		if (all[i].capture) {
+			double w = median(wcyc, runs), k = median(kept, runs);
+
+			printf("   writer %.1f cyc/pkt, %.1f%% captured", w, k * 100);
+			json_object_set_new(row, "writer_cycles_per_packet", json_real(w));
+			json_object_set_new(row, "captured_share", json_real(k));
 		}
-		printf("%-14s %8u %10.2f %12.1f %9.2fx %9.2fx\n", all[i].name, all[i].flows, m, u,
-		       m / base, u ? base_cpu / u : 0);
-		json_array_append_new(list,
-				      json_pack("{s:s,s:i,s:i,s:f,s:f,s:f,s:f}", "scenario",
-						all[i].name, "xacl_rules", all[i].xacl_rules, "flows",
-						all[i].flows, "mpps", m, "cycles_per_packet", u,
-						"ratio_to_l2", m / base, "ratio_to_l2_by_cycles",
-						u ? base_cpu / u : 0));
+		putchar('\n');
+		json_array_append_new(list, row);
 	}
 	json_object_set_new(out, "results", list);
 	if (json_path)

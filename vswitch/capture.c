@@ -21,16 +21,32 @@
 #include "hvnet_config.h"
 #include "datapath.h"
 
-#define RING_SIZE 8192
+#define RING_SIZE 8192 /* ring slots: burst headers and frames */
 #define CHUNK 65536
+#define HDR_WORDS 2	  /* slots of a burst header */
+#define HDR_MARK 1	  /* set in a header's first word, never in an mbuf pointer */
+#define TAP_MAX 64	  /* frames handed to the ring in one go */
+#define DRAIN_MAX 256	  /* slots the writer takes in one go */
+#define IDLE_MIN_US 20	  /* the writer's sleep when the ring is empty, doubling up to */
+#define IDLE_MAX_US 1000
 
-/* Kept in a copy's headroom, in front of the frame. */
-struct copy_meta {
-	uint64_t tsc;
-	uint32_t orig_len;
+/*
+ * The ring carries bursts: a header of two slots (word 0: HDR_MARK, the
+ * direction in bits 1-2, the pcapng interface in bits 16-31, the number of
+ * frames in bits 32-63; word 1: the TSC of the burst), then the frames,
+ * each an mbuf of the switch on which the session holds a reference. The
+ * datapath never edits a frame it shares (datapath.c copies before a VLAN
+ * edit), so the writer reads it as it was at the tap.
+ */
+enum read_state { WANT_HDR, WANT_TSC, IN_BURST };
+
+/* Where the writer is in the ring's stream of bursts (writer thread only). */
+struct reader {
+	enum read_state state;
+	uint32_t left; /* frames of the current burst still to come */
 	uint16_t ifidx;
 	uint8_t dir;
-	uint8_t pad;
+	uint64_t ts_us;
 };
 
 struct lcore_stats {
@@ -43,6 +59,7 @@ struct vsw_capture {
 	struct rte_bpf *bpf;
 	struct rte_bpf_jit jit;
 	struct rte_ring *ring;
+	unsigned int ring_cap;
 	unsigned int n_ports;
 	uint16_t *ports;
 	char **names, **switches;
@@ -50,10 +67,12 @@ struct vsw_capture {
 	unsigned int id;
 	pthread_t writer;
 	bool started;
+	struct reader rd;
+	uint8_t *scratch; /* a frame of several segments, made contiguous */
 	/* shared between threads */
 	volatile bool stop, ending, released, finished;
 	const char *volatile reason;
-	uint64_t tsc0, real0_us; /* clock mapping */
+	uint64_t tsc0, real0_us, tsc_hz; /* clock mapping */
 	struct lcore_stats stats[VSW_MAX_LCORES];
 };
 
@@ -113,12 +132,16 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
 	c->ports = calloc(n ? n : 1, sizeof(*c->ports));
 	c->names = calloc(n ? n : 1, sizeof(*c->names));
 	c->switches = calloc(n ? n : 1, sizeof(*c->switches));
+	c->scratch = malloc(VSW_CAPTURE_SNAPLEN_MAX);
 	snprintf(name, sizeof(name), "capture%u", ring_seq++);
 	c->ring = rte_ring_create(name, RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
-	if (!c->filter || !c->ports || !c->names || !c->switches || !c->ring) {
+	if (!c->filter || !c->ports || !c->names || !c->switches || !c->scratch || !c->ring) {
 		ctl_err_set(err, ENOMEM, "out of memory");
 		goto err_free;
 	}
+	c->ring_cap = rte_ring_get_capacity(c->ring);
+	if (c->prm.max_held && c->prm.max_held < c->ring_cap)
+		c->ring_cap = c->prm.max_held;
 	c->n_ports = n;
 	for (unsigned int i = 0; i < n; i++) {
 		c->ports[i] = ports[i].port;
@@ -134,64 +157,65 @@ err_free:
 	return NULL;
 }
 
-/*
- * Copies up to snaplen bytes of m into a fresh single-segment mbuf c, with
- * the capture metadata in front. Longer frames fall back to a chained copy.
- */
-static struct rte_mbuf *copy_frame(struct vsw_capture *cap, struct rte_mbuf *m, struct rte_mbuf *c,
-				   uint16_t ifidx, uint8_t dir, uint64_t tsc)
+/* How many ring slots the session may fill with frames of m's pool. */
+static inline unsigned int slot_limit(const struct vsw_capture *c, const struct rte_mbuf *m)
 {
-	uint32_t len = RTE_MIN(m->pkt_len, cap->prm.snaplen);
-	struct copy_meta *meta;
+	unsigned int pool_share = m->pool ? VSW_CAPTURE_HELD_MAX(m->pool->size) : c->ring_cap;
 
-	if (len + sizeof(*meta) > rte_pktmbuf_tailroom(c) || !rte_pktmbuf_is_contiguous(m)) {
-		rte_pktmbuf_free(c);
-		c = rte_pktmbuf_copy(m, cap->prm.pool, 0, cap->prm.snaplen);
-		if (!c)
-			return NULL;
-	} else {
-		memcpy(rte_pktmbuf_append(c, (uint16_t)len), rte_pktmbuf_mtod(m, void *), len);
+	return RTE_MIN(c->ring_cap, pool_share);
+}
+
+/*
+ * Queues the frames of match[] (slots from HDR_WORDS on) as one burst:
+ * takes a reference on each frame the ring and the bound on held frames
+ * let in, and counts the rest as dropped.
+ */
+static void queue_burst(struct vsw_capture *c, struct lcore_stats *st, void **slot, unsigned int nm,
+			uint16_t ifidx, uint8_t dir, uint64_t tsc)
+{
+	struct rte_mbuf **match = (struct rte_mbuf **)(slot + HDR_WORDS);
+	unsigned int used = rte_ring_count(c->ring), limit = slot_limit(c, match[0]), k = 0;
+
+	if (used + HDR_WORDS < limit)
+		k = RTE_MIN(nm, limit - used - HDR_WORDS);
+	if (k) {
+		slot[0] = (void *)(uintptr_t)((uint64_t)k << 32 | (uint64_t)ifidx << 16 |
+					      (uint64_t)dir << 1 | HDR_MARK);
+		slot[1] = (void *)(uintptr_t)tsc;
+		for (unsigned int i = 0; i < k; i++)
+			rte_pktmbuf_refcnt_update(match[i], 1);
+		if (rte_ring_enqueue_bulk(c->ring, slot, HDR_WORDS + k, NULL) == 0) {
+			/* another lcore took the room first */
+			for (unsigned int i = 0; i < k; i++)
+				rte_pktmbuf_refcnt_update(match[i], -1);
+			k = 0;
+		}
 	}
-	meta = (struct copy_meta *)rte_pktmbuf_prepend(c, sizeof(*meta));
-	if (!meta) {
-		rte_pktmbuf_free(c);
-		return NULL;
-	}
-	*meta = (struct copy_meta){.tsc = tsc, .orig_len = m->pkt_len, .ifidx = ifidx, .dir = dir};
-	return c;
+	st->dropped += nm - k;
 }
 
 void vsw_capture_tap(struct vsw_capture *c, unsigned int lcore, uint16_t ifidx, uint8_t dir,
 		     struct rte_mbuf **pkts, uint16_t n, uint64_t tsc)
 {
 	struct lcore_stats *st = &c->stats[lcore];
-	struct rte_mbuf *match[64], *copies[64];
-	unsigned int k = 0, nm = 0, sent;
+	void *slot[HDR_WORDS + TAP_MAX];
+	struct rte_mbuf **match = (struct rte_mbuf **)(slot + HDR_WORDS);
 
-	for (uint16_t i = 0; i < n && nm < 64; i++) {
-		if (c->bpf && !(c->jit.func ? c->jit.func(pkts[i]) : rte_bpf_exec(c->bpf, pkts[i])))
-			st->filtered++;
-		else
-			match[nm++] = pkts[i];
-	}
-	if (!nm)
-		return;
-	if (rte_pktmbuf_alloc_bulk(c->prm.pool, copies, nm)) {
-		st->dropped += nm;
-		return;
-	}
-	for (unsigned int i = 0; i < nm; i++) {
-		struct rte_mbuf *cp = copy_frame(c, match[i], copies[i], ifidx, dir, tsc);
+	while (n) {
+		uint16_t take = RTE_MIN(n, (uint16_t)TAP_MAX);
+		unsigned int nm = 0;
 
-		if (cp)
-			copies[k++] = cp;
-		else
-			st->dropped++;
-	}
-	sent = rte_ring_enqueue_burst(c->ring, (void **)copies, k, NULL);
-	if (sent < k) {
-		st->dropped += k - sent;
-		rte_pktmbuf_free_bulk(copies + sent, k - sent);
+		for (uint16_t i = 0; i < take; i++) {
+			if (c->bpf &&
+			    !(c->jit.func ? c->jit.func(pkts[i]) : rte_bpf_exec(c->bpf, pkts[i])))
+				st->filtered++;
+			else
+				match[nm++] = pkts[i];
+		}
+		if (nm)
+			queue_burst(c, st, slot, nm, ifidx, dir, tsc);
+		pkts += take;
+		n = (uint16_t)(n - take);
 	}
 }
 
@@ -233,28 +257,61 @@ static uint64_t real_us(void)
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Encodes one copy; returns 1 if written, 0 if not (count reached). */
-static int write_copy(struct vsw_capture *c, struct vsw_pcapng_buf *b, struct rte_mbuf *m,
-		      uint64_t *written)
+/* Microseconds since the epoch at TSC value tsc (no overflow for any capture length). */
+static uint64_t tsc_to_us(const struct vsw_capture *c, uint64_t tsc)
 {
-	struct copy_meta meta = *rte_pktmbuf_mtod(m, struct copy_meta *);
-	uint8_t tmp[RTE_MBUF_DEFAULT_BUF_SIZE * 4];
+	uint64_t d = tsc > c->tsc0 ? tsc - c->tsc0 : 0;
+
+	return c->real0_us + d / c->tsc_hz * 1000000 + d % c->tsc_hz * 1000000 / c->tsc_hz;
+}
+
+/* Encodes one frame of the current burst, unless the count is reached. */
+static void write_frame(struct vsw_capture *c, struct vsw_pcapng_buf *b, const struct rte_mbuf *m,
+			uint64_t *written)
+{
+	uint32_t len = RTE_MIN(m->pkt_len, c->prm.snaplen);
 	const void *data;
-	uint32_t len;
 
 	if (c->prm.count && *written >= c->prm.count)
-		return 0;
-	rte_pktmbuf_adj(m, sizeof(meta));
-	len = RTE_MIN(m->pkt_len, (uint32_t)sizeof(tmp));
-	data = rte_pktmbuf_read(m, 0, len, tmp);
+		return;
+	len = RTE_MIN(len, (uint32_t)VSW_CAPTURE_SNAPLEN_MAX);
+	data = rte_pktmbuf_read(m, 0, len, c->scratch);
 	if (!data)
-		return 0;
-	vsw_pcapng_epb(b, meta.ifidx,
-		       c->real0_us + (meta.tsc - c->tsc0) * 1000000 / rte_get_tsc_hz(), data, len,
-		       meta.orig_len,
-		       meta.dir == VSW_CAPTURE_IN ? VSW_PCAPNG_IN : VSW_PCAPNG_OUT);
+		return;
+	vsw_pcapng_epb(b, c->rd.ifidx, c->rd.ts_us, data, len, m->pkt_len,
+		       c->rd.dir == VSW_CAPTURE_IN ? VSW_PCAPNG_IN : VSW_PCAPNG_OUT);
 	(*written)++;
-	return 1;
+}
+
+/*
+ * Takes one slot of the ring's stream: a header word updates the reader,
+ * a frame is encoded into b (unless b is NULL) and returned for freeing.
+ */
+static struct rte_mbuf *take_slot(struct vsw_capture *c, void *slot, struct vsw_pcapng_buf *b,
+				  uint64_t *written)
+{
+	struct reader *r = &c->rd;
+	uint64_t w = (uint64_t)(uintptr_t)slot;
+
+	switch (r->state) {
+	case WANT_HDR:
+		r->left = (uint32_t)(w >> 32);
+		r->ifidx = (uint16_t)(w >> 16);
+		r->dir = (uint8_t)((w >> 1) & 3);
+		r->state = WANT_TSC;
+		return NULL;
+	case WANT_TSC:
+		r->ts_us = b ? tsc_to_us(c, w) : 0;
+		r->state = r->left ? IN_BURST : WANT_HDR;
+		return NULL;
+	case IN_BURST:
+		break;
+	}
+	if (b)
+		write_frame(c, b, slot, written);
+	if (--r->left == 0)
+		r->state = WANT_HDR;
+	return slot;
 }
 
 /* Whether the client shut its side down (Ctrl-C) or went away. */
@@ -268,16 +325,24 @@ static bool client_gone(int fd)
 	return recv(fd, buf, sizeof(buf), MSG_DONTWAIT) <= 0;
 }
 
-/* Moves what the ring holds into b; returns how many copies were taken. */
+/*
+ * Moves what the ring holds into b (NULL: discards it) and releases the
+ * frames in one bulk free; returns how many slots were taken.
+ */
 static unsigned int drain(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_t *written)
 {
-	struct rte_mbuf *m[64];
-	unsigned int n = rte_ring_dequeue_burst(c->ring, (void **)m, 64, NULL);
+	void *slot[DRAIN_MAX];
+	struct rte_mbuf *done[DRAIN_MAX];
+	unsigned int n = rte_ring_dequeue_burst(c->ring, slot, DRAIN_MAX, NULL), nd = 0;
 
-	for (unsigned int i = 0; i < n; i++)
-		write_copy(c, b, m[i], written);
-	if (n)
-		rte_pktmbuf_free_bulk(m, n);
+	for (unsigned int i = 0; i < n; i++) {
+		struct rte_mbuf *m = take_slot(c, slot[i], b, written);
+
+		if (m)
+			done[nd++] = m;
+	}
+	if (nd)
+		rte_pktmbuf_free_bulk(done, nd);
 	return n;
 }
 
@@ -311,14 +376,16 @@ static void *writer_main(void *arg)
 	struct vsw_capture *c = arg;
 	struct vsw_pcapng_buf b = {0};
 	uint64_t written = 0, end = c->prm.duration > 0
-					    ? rte_rdtsc() + (uint64_t)(c->prm.duration * rte_get_tsc_hz())
+					    ? rte_rdtsc() + (uint64_t)(c->prm.duration * c->tsc_hz)
 					    : UINT64_MAX;
+	unsigned int idle_us = IDLE_MIN_US, busy = 0;
 	bool ok = true;
 
 	while (!c->stop) {
 		unsigned int n;
 
-		if (client_gone(c->fd)) {
+		/* a busy writer looks at the client and the clock every 64 drains */
+		if ((!busy || (busy & 63) == 0) && client_gone(c->fd)) {
 			c->reason = "stopped by the client";
 			break;
 		}
@@ -336,8 +403,15 @@ static void *writer_main(void *arg)
 			ok = false;
 			break;
 		}
-		if (!n)
-			usleep(500);
+		if (n) {
+			busy++;
+			idle_us = IDLE_MIN_US;
+			continue;
+		}
+		/* the ring holds few frames: sleep briefly while traffic flows, longer when idle */
+		busy = 0;
+		usleep(idle_us);
+		idle_us = RTE_MIN(idle_us * 2, (unsigned int)IDLE_MAX_US);
 	}
 	c->ending = true;
 	for (int i = 0; i < 10000 && !c->released; i++)
@@ -382,14 +456,17 @@ int vsw_capture_start(struct vsw_capture *c, int fd, unsigned int id)
 
 	c->fd = fd;
 	c->id = id;
+	c->tsc_hz = rte_get_tsc_hz();
 	c->tsc0 = rte_rdtsc();
 	c->real0_us = real_us();
 	rc = send_headers(c);
 	if (rc)
 		return rc;
 	rc = -pthread_create(&c->writer, NULL, writer_main, c);
-	if (rc == 0)
+	if (rc == 0) {
 		c->started = true;
+		pthread_setname_np(c->writer, "capture-writer");
+	}
 	return rc;
 }
 
@@ -418,19 +495,24 @@ bool vsw_capture_finished(const struct vsw_capture *c)
 
 void vsw_capture_free(struct vsw_capture *c)
 {
-	struct rte_mbuf *m;
-
 	if (!c)
 		return;
 	if (c->started) {
+		int fd = c->fd;
+
 		c->stop = true;
 		c->released = true;
+		/* a client that does not read keeps the writer in send(): cut it off */
+		for (int i = 0; i < 2000 && !c->finished; i++)
+			usleep(1000);
+		if (!c->finished && fd >= 0)
+			shutdown(fd, SHUT_RDWR);
 		pthread_join(c->writer, NULL);
 	}
 	if (c->fd >= 0)
 		close(c->fd);
-	while (c->ring && rte_ring_dequeue(c->ring, (void **)&m) == 0)
-		rte_pktmbuf_free(m);
+	while (c->ring && drain(c, NULL, NULL))
+		;
 	rte_ring_free(c->ring);
 	rte_bpf_destroy(c->bpf);
 	for (unsigned int i = 0; i < c->n_ports; i++) {
@@ -441,6 +523,7 @@ void vsw_capture_free(struct vsw_capture *c)
 	free(c->switches);
 	free(c->ports);
 	free(c->filter);
+	free(c->scratch);
 	rte_free(c);
 }
 

@@ -3,10 +3,19 @@
  * Packet capture sessions ("vswitchctl capture"). A session taps a set of
  * ports in one or both directions; the datapath runs its filter (a tcpdump
  * expression compiled by libpcap, converted to eBPF and JIT-compiled by
- * DPDK) on each frame and copies matches (up to snaplen bytes) into the
- * session's bounded ring. A writer thread turns the copies into pcapng and
- * streams it to the client's connection. A full ring, or no buffer for a
- * copy, drops the copy (counted), never the frame.
+ * DPDK) on each frame and queues matches, without copying them, on the
+ * session's bounded ring: it takes a reference on the mbuf (one ring
+ * operation per burst). A writer thread turns them into pcapng (up to
+ * snaplen bytes each), streams it to the client's connection and releases
+ * the mbufs in bulk. A full ring, or the bound on frames a session may hold
+ * (VSW_CAPTURE_HELD_MAX), drops the capture of a frame (counted), never the
+ * frame, and the switch's pool cannot run dry because of a slow writer.
+ *
+ * Zero copy relies on one rule of the datapath: a frame whose mbuf is
+ * shared (reference count above 1) is never edited in place; an edit (VLAN
+ * push, pop or rewrite) goes to a copy. So the writer encodes each frame as
+ * it was at the tap, and a frame tapped twice (in on one port, out on
+ * another) is simply held twice.
  *
  * Stream to the client: one JSON line ({"capture": id, "interfaces": [..]}),
  * then chunks of pcapng framed as a 4-byte little-endian length and the
@@ -31,6 +40,14 @@
 #define VSW_CAPTURE_MAX 8      /* sessions at once */
 #define VSW_CAPTURE_IN 1       /* frames the switch receives from the port */
 #define VSW_CAPTURE_OUT 2      /* frames the switch sends to the port */
+#define VSW_CAPTURE_SNAPLEN_MAX 262144
+
+/*
+ * The most frames of a pool of pool_size mbufs that one session holds at a
+ * time (queued or being written; the writer holds up to 256 more while it
+ * encodes them): all sessions together hold at most half of the pool.
+ */
+#define VSW_CAPTURE_HELD_MAX(pool_size) ((pool_size) / (2 * VSW_CAPTURE_MAX))
 
 struct vsw_capture;
 
@@ -40,7 +57,8 @@ struct vsw_capture_params {
 	uint64_t count;	      /* stop after this many frames (0: no limit) */
 	double duration;      /* stop after this many seconds (0: no limit) */
 	uint8_t dirs;	      /* VSW_CAPTURE_IN | VSW_CAPTURE_OUT */
-	struct rte_mempool *pool; /* for the copies */
+	uint32_t max_held;    /* a lower bound on held frames than the default (0: none) */
+	struct rte_mempool *pool; /* not used: frames are held, not copied */
 };
 
 /* One tapped port: its index in the switch and the pcapng interface it becomes. */
@@ -64,7 +82,11 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
  */
 int vsw_capture_start(struct vsw_capture *c, int fd, unsigned int id);
 
-/* Copies the frames of pkts that pass the filter (datapath lcore lcore). */
+/*
+ * Queues the frames of pkts that pass the filter, holding a reference on
+ * each (datapath lcore lcore; tsc is the burst's time). The caller must not
+ * edit a frame in place while its reference count is above 1.
+ */
 void vsw_capture_tap(struct vsw_capture *c, unsigned int lcore, uint16_t ifidx, uint8_t dir,
 		     struct rte_mbuf **pkts, uint16_t n, uint64_t tsc);
 

@@ -387,6 +387,36 @@ static inline bool vlan_edit(struct rte_mbuf *m, bool tagged, enum vsw_vlan_egre
 	return true;
 }
 
+/* Whether vlan_edit() would change the frame (a tag already right stays untouched). */
+static inline bool vlan_edits(const struct rte_mbuf *m, bool tagged, enum vsw_vlan_egress act,
+			      uint16_t vlan)
+{
+	const struct rte_vlan_hdr *vh;
+
+	if (act == VSW_EGRESS_UNTAGGED)
+		return tagged;
+	if (!tagged)
+		return true;
+	vh = rte_pktmbuf_mtod_offset(m, const struct rte_vlan_hdr *, sizeof(struct rte_ether_hdr));
+	return (rte_be_to_cpu_16(vh->vlan_tci) & 0xfff) != vlan;
+}
+
+/*
+ * m itself when this lcore is its only user, else (a capture session holds
+ * it, capture.h) a private copy for an in-place edit, m's reference
+ * released. NULL when no buffer is left (m released too).
+ */
+static inline struct rte_mbuf *private_frame(struct rte_mbuf *m, struct rte_mempool *pool)
+{
+	struct rte_mbuf *c;
+
+	if (likely(__atomic_load_n(&m->refcnt, __ATOMIC_ACQUIRE) == 1 && RTE_MBUF_DIRECT(m)))
+		return m;
+	c = rte_pktmbuf_copy(m, pool, 0, UINT32_MAX);
+	rte_pktmbuf_free(m);
+	return c;
+}
+
 static void flush_port(struct vsw_dp_lcore *lc, uint16_t out);
 
 /* Queues m for port out; a full buffer is sent at once. */
@@ -446,9 +476,16 @@ static void output(struct burst *b, uint16_t out, struct rte_mbuf *m, const stru
 		drop(b->lc, b->in, VSW_DROP_VLAN_FILTERED, m);
 		return;
 	}
-	if (!vlan_edit(m, f->tagged, act, f->vlan)) {
-		drop(b->lc, b->in, VSW_DROP_NO_BUFFER, m);
-		return;
+	if (vlan_edits(m, f->tagged, act, f->vlan)) {
+		m = private_frame(m, b->lc->dp->pool); /* a capture still reads the frame as it came */
+		if (!m) {
+			b->lc->counters[b->in].drops[VSW_DROP_NO_BUFFER]++;
+			return;
+		}
+		if (!vlan_edit(m, f->tagged, act, f->vlan)) {
+			drop(b->lc, b->in, VSW_DROP_NO_BUFFER, m);
+			return;
+		}
 	}
 	enqueue(b->lc, out, m);
 }

@@ -4,14 +4,21 @@
  * datapath.c) with dummy ports: one datapath lcore runs for real, frames
  * are injected into the ports' rx rings and collected from their tx rings.
  * Covers flooding and learning, unicast, 802.1Q tag insert/strip/keep with
- * priority bits, admin state, runt frames and full transmit queues.
+ * priority bits, admin state, runt frames and full transmit queues; and
+ * capture, which holds the switch's own mbufs (zero copy): the bytes
+ * captured are the frame as it was at the tap although the switch then
+ * pushes or pops a tag, every held mbuf goes back to the pool, and a writer
+ * that cannot send holds at most its bound of mbufs while the switch goes
+ * on forwarding everything and the capture counts its drops.
  */
 #include <errno.h>
+#include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -245,6 +252,248 @@ static void test_malformed_and_tx_full(void **state)
 		;
 }
 
+
+/* A capture stream as read back: the pcapng blocks and the summary. */
+struct cap_stream {
+	uint8_t *data;
+	size_t len;
+	long long captured, dropped;
+};
+
+/* Starts a capture of target (both directions) streamed to the returned socket. */
+static int open_capture(const char *target, int sndbuf)
+{
+	struct vsw_capture_params prm = {.snaplen = 262144, .dirs = VSW_CAPTURE_IN | VSW_CAPTURE_OUT};
+	struct ctl_conn conn;
+	struct ctl_err err;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	if (sndbuf) {
+		setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &sndbuf, sizeof(sndbuf));
+	}
+	conn = (struct ctl_conn){.fd = sv[0]};
+	if (vsw_capture_open(vsw, target, &prm, &conn, &err))
+		fail_msg("%s", err.msg);
+	usleep(20000); /* the session is in the datapath's snapshot */
+	return sv[1];
+}
+
+/* Ends the capture (as Ctrl-C does) and reads its whole stream, ticking the switch. */
+static void close_capture(int fd, struct cap_stream *cs)
+{
+	uint64_t deadline = rte_rdtsc() + 10 * rte_get_tsc_hz();
+	size_t cap = 1 << 20, len = 0, pos;
+	uint8_t *raw = malloc(cap);
+	json_t *sum;
+	char *nl;
+
+	assert_non_null(raw);
+	shutdown(fd, SHUT_WR);
+	while (rte_rdtsc() < deadline) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		ssize_t n;
+
+		vsw_tick(vsw);
+		if (poll(&p, 1, 10) <= 0)
+			continue;
+		if (len == cap)
+			assert_non_null(raw = realloc(raw, cap *= 2));
+		n = read(fd, raw + len, cap - len);
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	for (int i = 0; i < 20; i++) { /* the session leaves the switch */
+		vsw_tick(vsw);
+		usleep(5000);
+	}
+	/* JSON line, chunks of a 4-byte length and pcapng, a zero length, the summary */
+	nl = memchr(raw, '\n', len);
+	assert_non_null(nl);
+	pos = (size_t)(nl - (char *)raw) + 1;
+	cs->data = malloc(len);
+	cs->len = 0;
+	for (;;) {
+		uint32_t n;
+
+		assert_true(pos + 4 <= len);
+		memcpy(&n, raw + pos, 4);
+		pos += 4;
+		if (!n)
+			break;
+		assert_true(pos + n <= len);
+		memcpy(cs->data + cs->len, raw + pos, n);
+		cs->len += n;
+		pos += n;
+	}
+	raw[len - 1] = 0;
+	sum = json_loads((char *)raw + pos, 0, NULL);
+	assert_non_null(sum);
+	cs->captured = json_integer_value(json_object_get(sum, "captured"));
+	cs->dropped = json_integer_value(json_object_get(sum, "dropped"));
+	json_decref(sum);
+	free(raw);
+}
+
+/* One enhanced packet block of a capture. */
+struct cap_frame {
+	uint32_t ifidx, len, dir;
+	const uint8_t *data;
+};
+
+/* Lists the stream's packets (at most max); returns how many. */
+static unsigned int cap_frames(const struct cap_stream *cs, struct cap_frame *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	for (size_t pos = 0; pos + 12 <= cs->len;) {
+		uint32_t type, blen;
+
+		memcpy(&type, cs->data + pos, 4);
+		memcpy(&blen, cs->data + pos + 4, 4);
+		assert_true(blen >= 12 && pos + blen <= cs->len);
+		if (type == 6 && n < max) {
+			struct cap_frame *f = &out[n++];
+			size_t padded;
+
+			memcpy(&f->ifidx, cs->data + pos + 8, 4);
+			memcpy(&f->len, cs->data + pos + 20, 4);
+			f->data = cs->data + pos + 28;
+			padded = (f->len + 3) & ~3u;
+			memcpy(&f->dir, cs->data + pos + 28 + padded + 4, 4); /* epb_flags option */
+		}
+		pos += blen;
+	}
+	return n;
+}
+
+/*
+ * A capture of the whole switch sees a's untagged frames come in, although
+ * the switch then pushes a VLAN tag into the very mbuf it received (the
+ * last destination of a flood, or the only one of a unicast), and b's
+ * tagged frame come in, although the switch pops its tag for a.
+ */
+static void test_capture_zero_copy_vlan(void **state)
+{
+	struct ctl_vid_set allowed;
+	struct vsw_vlan_cfg access, trunk;
+	struct rte_mbuf *out[64], *sent[3];
+	uint8_t want[3][64];
+	struct cap_frame f[16];
+	struct cap_stream cs;
+	unsigned int base, n, in_a = 0, in_b = 0, out_b = 0, out_a = 0;
+	int fd;
+
+	(void)state;
+	assert_int_equal(vsw_vlan_set_access(&access, 10, NULL), 0);
+	ctl_parse_vid_list("allowed", "10", &allowed, NULL);
+	assert_int_equal(vsw_vlan_set_trunk(&trunk, &allowed, 1, NULL), 0);
+	assert_int_equal(vsw_port_set_vlan(vsw, "a", &access, NULL), 0);
+	assert_int_equal(vsw_port_set_vlan(vsw, "b", &trunk, NULL), 0);
+	assert_int_equal(vsw_port_set_vlan(vsw, "c", &trunk, NULL), 0);
+	base = rte_mempool_in_use_count(pool);
+	fd = open_capture("s", 0);
+	sent[0] = mkframe(BCAST, MA, -1, 0x21, 64); /* flood: b gets a copy, c the original */
+	sent[1] = mkframe(BCAST, MB, 10, 0x22, 64); /* b learns MB; tagged in, popped for a */
+	sent[2] = mkframe(MB, MA, -1, 0x23, 64);    /* unicast a -> b: tag pushed */
+	for (int i = 0; i < 3; i++) {
+		memcpy(want[i], rte_pktmbuf_mtod(sent[i], uint8_t *), 64);
+		inject(i == 1 ? "b" : "a", sent[i]);
+		usleep(20000);
+	}
+	n = collect("b", out, 2);
+	assert_int_equal(n, 2);
+	for (unsigned int i = 0; i < n; i++) {
+		const uint8_t *p = rte_pktmbuf_mtod(out[i], const uint8_t *);
+
+		assert_true(out[i]->pkt_len == 68 && p[12] == 0x81 && p[15] == 10);
+	}
+	free_all(out, n);
+	free_all(out, collect("c", out, 2));
+	n = collect("a", out, 1);
+	assert_int_equal(n, 1);
+	assert_int_equal(out[0]->pkt_len, 60);
+	free_all(out, n);
+	close_capture(fd, &cs);
+	assert_int_equal(cs.dropped, 0);
+	n = cap_frames(&cs, f, 16);
+	assert_int_equal((long long)n, cs.captured);
+	/* interfaces in the switch's port order: 0 a, 1 b, 2 c */
+	for (unsigned int i = 0; i < n; i++) {
+		if (f[i].ifidx == 0 && f[i].dir == 1) {
+			const uint8_t *w = want[in_a == 0 ? 0 : 2];
+
+			assert_int_equal(f[i].len, 64);
+			assert_memory_equal(f[i].data, w, 64); /* untagged, as received */
+			in_a++;
+		} else if (f[i].ifidx == 1 && f[i].dir == 1) {
+			assert_int_equal(f[i].len, 64);
+			assert_memory_equal(f[i].data, want[1], 64); /* still tagged */
+			in_b++;
+		} else if (f[i].ifidx == 1 && f[i].dir == 2) {
+			assert_true(f[i].len == 68 && f[i].data[12] == 0x81 && f[i].data[15] == 10);
+			out_b++;
+		} else if (f[i].ifidx == 0 && f[i].dir == 2) {
+			assert_true(f[i].len == 60 && f[i].data[12] == 0x88);
+			assert_memory_equal(f[i].data + 12, want[1] + 16, 48);
+			out_a++;
+		}
+	}
+	assert_true(in_a == 2 && in_b == 1 && out_b == 2 && out_a == 1);
+	assert_int_equal(n, 2 + 1 + 2 + 1 + 2); /* and two tagged frames out of c */
+	free(cs.data);
+	/* every mbuf the capture held went back */
+	assert_int_equal(rte_mempool_in_use_count(pool), base);
+}
+
+/*
+ * A writer stuck on a client that does not read: the session holds at most
+ * its bound of the switch's mbufs, the switch forwards every frame anyway,
+ * and the capture counts what it could not keep.
+ */
+static void test_capture_bound(void **state)
+{
+	enum { FRAMES = 4000 };
+	struct rte_mbuf *out[64], *burst[32];
+	unsigned int base, got = 0, peak = 0;
+	uint64_t deadline = rte_rdtsc() + 20 * rte_get_tsc_hz();
+	struct cap_stream cs;
+	int fd;
+
+	(void)state;
+	inject("b", mkframe(BCAST, MB, -1, 1, 64)); /* b is known: a's frames are unicast */
+	free_all(out, collect("a", out, 1));
+	free_all(out, collect("c", out, 1));
+	base = rte_mempool_in_use_count(pool);
+	fd = open_capture("a", 4096);
+	for (unsigned int sent = 0; got < FRAMES && rte_rdtsc() < deadline;) {
+		unsigned int k = 0, n;
+
+		/* at most 64 frames waiting for the datapath (it may lose its CPU for a while) */
+		while (sent < FRAMES && k < 32 && rte_ring_count(ring("rx", "a")) + k < 64)
+			burst[k++] = mkframe(MB, MA, -1, (uint8_t)sent++, 64);
+		if (k)
+			assert_int_equal(rte_ring_enqueue_bulk(ring("rx", "a"), (void **)burst, k, NULL), k);
+		usleep(200);
+		n = rte_ring_dequeue_burst(ring("tx", "b"), (void **)out, 64, NULL);
+		got += n;
+		free_all(out, n);
+		peak = RTE_MAX(peak, rte_mempool_in_use_count(pool) - base);
+	}
+	/* held frames (and a batch the writer encodes), plus those in the rings and the test's hands */
+	assert_true(peak <= VSW_CAPTURE_HELD_MAX(8192) + 256 + 64 + 64 + 32);
+	assert_int_equal(got, FRAMES);
+	assert_int_equal(stat("b", "tx_packets", NULL), FRAMES);
+	close_capture(fd, &cs);
+	assert_true(cs.dropped > 0);
+	assert_int_equal(cs.captured + cs.dropped, FRAMES);
+	free(cs.data);
+	assert_int_equal(rte_mempool_in_use_count(pool), base);
+}
+
 int main(void)
 {
 	char prefix[64];
@@ -258,6 +507,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_admin_down, setup_switch, teardown_switch),
 		cmocka_unit_test_setup_teardown(test_malformed_and_tx_full, setup_switch,
 						teardown_switch),
+		cmocka_unit_test_setup_teardown(test_capture_zero_copy_vlan, setup_switch,
+						teardown_switch),
+		cmocka_unit_test_setup_teardown(test_capture_bound, setup_switch, teardown_switch),
 	};
 	int rc;
 
