@@ -75,6 +75,19 @@ grep -q 'vmbus: guest connected (version 5\.' "$tmp/vmm.err" && ok "vmm saw the 
 sleep 2 # a heartbeat round trip
 grep -q 'heartbeat: ok' "$tmp/vmm.err" && ok "vmm reports the guest heartbeat ok" ||
 	bad "no 'heartbeat: ok' from vmm"
+# vswitchd restarts under the running guest: vmm reconnects and replays
+if [ -n "$fake" ]; then
+	kill -KILL $fpid
+	wait $fpid 2>/dev/null
+	"$fake" "$tmp/vsd.sock" "$tmp/vsd2.log" &
+	fpid=$!
+	for _ in $(seq 100); do grep -q '^MEM ' "$tmp/vsd2.log" 2>/dev/null && break; sleep 0.1; done
+	grep -q 'vswitchd link lost' "$tmp/vmm.err" && grep -q 'vswitchd link restored' "$tmp/vmm.err" &&
+		grep -q '^HELLO vm=e2e-vm' "$tmp/vsd2.log" && grep -q '^MEM .*mapped=yes' "$tmp/vsd2.log" &&
+		ok "vswitchd restarted: vmm reconnected and replayed HELLO and MEM, guest kept running" ||
+		bad "no reconnect with HELLO/MEM replay after the fake vswitchd restarted"
+	kill -0 $pid 2>/dev/null || bad "vmm died when vswitchd went away"
+fi
 kill -TERM $pid
 timeout 90 tail --pid=$pid -f /dev/null
 wait $pid
