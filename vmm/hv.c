@@ -62,7 +62,8 @@ struct hv_message {
 	uint8_t reserved[2];
 	uint64_t sender;
 	uint8_t payload[HV_MSG_PAYLOAD_MAX];
-} __attribute__((packed));
+}; /* naturally aligned: no packing, so its fields can be accessed atomically */
+_Static_assert(sizeof(struct hv_message) == HV_MSG_SIZE, "SynIC message slot is 256 bytes");
 
 /* HvPostMessage input page. */
 struct hv_post_message_input {
@@ -71,7 +72,8 @@ struct hv_post_message_input {
 	uint32_t message_type;
 	uint32_t payload_size;
 	uint8_t payload[HV_MSG_PAYLOAD_MAX];
-} __attribute__((packed));
+};
+_Static_assert(sizeof(struct hv_post_message_input) == 256, "HvPostMessage input is 256 bytes");
 
 struct queued_msg {
 	uint8_t len;
