@@ -492,6 +492,21 @@ static void test_nic_lifecycle(void **state)
 	memcpy(&rq, rec_at(e, i)->body, sizeof(rq));
 	assert_int_equal(rq.status, 0);
 	assert_int_equal(fake_count(&e->f, VMBUS_USER_SIEF), 1);
+	{
+		struct vmbus_user_sief sf;
+		struct vmbus_user_status stt;
+
+		memcpy(&sf, rec_at(e, fake_find(&e->f, VMBUS_USER_SIEF, 0, 0))->body, sizeof(sf));
+		assert_int_equal(sf.vp, 1);
+		assert_int_equal(sf.gpa, 0x9000);
+		vmm_vsd_status_changed(e->l);
+		assert_true(pump(e, have_n, HAVE(VMBUS_USER_STATUS, 2)));
+		memcpy(&stt, rec_at(e, fake_find(&e->f, VMBUS_USER_STATUS, 0, 1))->body,
+		       sizeof(stt));
+		assert_int_equal(stt.state, VMBUS_USER_VM_RUNNING);
+		assert_int_equal(stt.heartbeat, VMBUS_USER_HB_OK);
+		assert_int_equal(stt.uptime_ms, 42);
+	}
 
 	/* guest closes: CHANNEL_CLOSE answered by CLOSED, ring GPADL deleted */
 	assert_int_equal(vmbus_gsim_close(e->g, relid), 0);
