@@ -54,7 +54,7 @@ struct fake {
 	struct rec recs[MAX_RECS];
 	unsigned n;
 	unsigned accepts;
-	bool refuse, silent_close, quit;
+	bool refuse, silent_close, request_on_close, quit;
 	uint64_t *buf;
 };
 
@@ -75,7 +75,11 @@ static void fake_reply(struct fake *f, const struct vmbus_user_msg *m)
 				0);
 	} else if (m->hdr.type == VMBUS_USER_CHANNEL_CLOSE && !f->silent_close) {
 		struct vmbus_user_channel_event ev;
+		struct vmbus_user_request rq = { .op = VMBUS_USER_REQ_SHUTDOWN };
 
+		if (f->request_on_close) /* arrives while the VM side waits for CLOSED */
+			vmbus_user_send(f->conn, VMBUS_USER_REQUEST, 0, 500, &rq, sizeof(rq), NULL,
+					0);
 		memcpy(&ev, m->body, sizeof(ev));
 		vmbus_user_send(f->conn, VMBUS_USER_CHANNEL_CLOSED, m->hdr.nic, m->hdr.seq, &ev,
 				sizeof(ev), NULL, 0);
@@ -508,9 +512,15 @@ static void test_nic_lifecycle(void **state)
 		assert_int_equal(stt.uptime_ms, 42);
 	}
 
-	/* guest closes: CHANNEL_CLOSE answered by CLOSED, ring GPADL deleted */
+	/* guest closes: CHANNEL_CLOSE answered by CLOSED, ring GPADL deleted; a
+	 * REQUEST that comes during the wait runs after it */
+	e->f.request_on_close = true;
 	assert_int_equal(vmbus_gsim_close(e->g, relid), 0);
 	assert_int_equal(fake_count(&e->f, VMBUS_USER_CHANNEL_CLOSE), 1);
+	assert_int_equal(e->shutdowns, 1);
+	assert_true(pump(e, have_n, HAVE(VMBUS_USER_REQUEST_REPLY, 2)));
+	assert_int_equal(e->shutdowns, 2);
+	assert_int_equal(rec_at(e, fake_find(&e->f, VMBUS_USER_REQUEST_REPLY, 0, 1))->seq, 500);
 	assert_true(pump(e, have_n, HAVE(VMBUS_USER_GPADL_DEL, 1)));
 	memcpy(&g, rec_at(e, fake_find(&e->f, VMBUS_USER_GPADL_DEL, 0, 0))->body, 8);
 	assert_int_equal(g.gpadl, ring_gpadl);
