@@ -578,6 +578,18 @@ void vmm_hv_report(struct vmm_hv *hv)
 	    "%llu bad posts; heartbeat %s", n ? line : " no messages",
 	    (unsigned long long)hv->doorbells, (unsigned long long)hv->hcall_events,
 	    (unsigned long long)hv->post_rejected, heartbeat_locked(hv));
+	if (hv->vsd) {
+		struct vmm_vsd_stats st;
+
+		vmm_vsd_get_stats(hv->vsd, &st);
+		say(hv, LOG_INFO, "vswitchd link: %llu connects, %llu disconnects, %llu messages "
+		    "out, %llu in (%llu bad), %llu close timeouts, %llu channels failed by "
+		    "vswitchd, %llu requests", (unsigned long long)st.connects,
+		    (unsigned long long)st.disconnects, (unsigned long long)st.tx,
+		    (unsigned long long)st.rx, (unsigned long long)st.bad_rx,
+		    (unsigned long long)st.close_timeouts, (unsigned long long)st.failed,
+		    (unsigned long long)st.requests);
+	}
 	pthread_mutex_unlock(&hv->lock);
 }
 

@@ -78,7 +78,8 @@ int vmm_hv_request_shutdown(struct vmm_hv *hv);
 const char *vmm_hv_heartbeat(struct vmm_hv *hv);
 
 /* One line on stderr: the VMBus host's non-zero counters, how the guest
- * signalled, refused posts and the heartbeat. Any thread. */
+ * signalled, refused posts and the heartbeat; with NICs a second one with
+ * the vswitchd link's counters. Any thread. */
 void vmm_hv_report(struct vmm_hv *hv);
 
 /* Stops the VMBus thread, closes channels and frees everything. NULL is

@@ -122,8 +122,10 @@ if [ -n "$fake" ]; then
 	grep -q 'hv_netvsc.*probe.*failed\|hv_netvsc.*unable to add' "$log" &&
 		ok "guest: $(grep -o 'hv_netvsc.*\(failed\|unable to add\).*' "$log" | head -1)" ||
 		bad "no hv_netvsc probe failure in the guest log"
-	grep -q 'vswitchd: connected to' "$tmp/vmm.err" && ok "vmm reports the vswitchd link" ||
-		bad "vmm did not report connecting to vswitchd"
+	grep -q 'vswitchd: connected to' "$tmp/vmm.err" &&
+		grep -Eq 'vswitchd link: 2 connects, 1 disconnects, .* \(0 bad\), 0 close timeouts' "$tmp/vmm.err" &&
+		ok "vmm reports the vswitchd link: $(grep -o 'vswitchd link: .*' "$tmp/vmm.err" | cut -c1-90)" ||
+		bad "vmm did not report the vswitchd link (connect, counters at exit)"
 fi
 if [ $fails -ne 0 ]; then
 	echo "---- vmm stderr ----"; cat "$tmp/vmm.err"
