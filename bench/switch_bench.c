@@ -420,6 +420,16 @@ static double median(double *v, int n)
 	return v[n / 2];
 }
 
+/* Every round's Mpps and cycles per packet, in the order they ran. */
+static json_t *rounds_json(const struct sample *smp, int runs)
+{
+	json_t *a = json_array();
+
+	for (int r = 0; r < runs; r++)
+		json_array_append_new(a, json_pack("[f,f]", smp[r].mpps, smp[r].cpu_cycles));
+	return a;
+}
+
 /* Whether name is one of the comma-separated list. */
 static bool listed(const char *list, const char *name)
 {
@@ -547,6 +557,7 @@ int main(int argc, char **argv)
 				"xacl_rules", all[i].xacl_rules, "flows", all[i].flows, "mpps", m,
 				"cycles_per_packet", u, "ratio_to_l2", ratio,
 				"ratio_to_l2_by_cycles", ratio_cyc);
+		json_object_set_new(row, "rounds", rounds_json(smp[i], runs));
 		if (all[i].capture) {
 			double w = median(wcyc, runs), k = median(kept, runs);
 

@@ -89,11 +89,16 @@ def test_captures(vs):
     check(sum(int(r[1]) for r in rows) == 10 * 64 + 5 * 66,
           "bytes: 10 tagged ICMP frames of 64 and 5 tagged UDP frames of 66")
     rc, err = finish(c2)
-    rows, warn, _ = tshark(f2, "frame.interface_name", "frame.packet_flags_direction")
+    rows, warn, _ = tshark(f2, "frame.interface_name", "frame.packet_flags_direction", "vlan.id",
+                           "frame.len")
     dirs = sorted((r[0], r[1]) for r in rows)
     check(len(rows) == 20 and dirs.count(("a", "0x00000001")) == 10
           and dirs.count(("t", "0x00000002")) == 10,
           "switch capture 'icmp or (vlan and icmp)': 10 in on a, 10 tagged out on t")
+    # the capture holds the very mbufs the switch then tags for t: what came in stays untagged
+    shapes = sorted(set((r[0], r[2], r[3]) for r in rows))
+    check(shapes == [("a", "", "60"), ("t", "10", "64")],
+          f"frames in on a as received (untagged, 60 bytes), out on t tagged 10 (64): {shapes}")
     err3 = ""
     if c3.poll() is None:
         subprocess.run(["pkill", "-INT", "-f", "capture a --direction in"])
