@@ -150,14 +150,16 @@ static int vu_parse_channel_open(const uint8_t *b, size_t len)
 	return 0;
 }
 
-static int vu_parse_event(const uint8_t *b, size_t len)
+/* CHANNEL_FAILED may say relid 0: "the NIC's channel, whichever is open". */
+static int vu_parse_event(uint32_t type, const uint8_t *b, size_t len)
 {
 	struct vmbus_user_channel_event e;
 
 	if (len != sizeof(e))
 		return -EPROTO;
 	memcpy(&e, b, sizeof(e));
-	if (e.relid == 0 || !vu_terminated(e.message, sizeof(e.message)) || e.reason > 0)
+	if ((e.relid == 0 && type != VMBUS_USER_CHANNEL_FAILED) ||
+	    !vu_terminated(e.message, sizeof(e.message)) || e.reason > 0)
 		return -EPROTO;
 	return 0;
 }
@@ -228,7 +230,7 @@ static int vu_parse_body(uint32_t type, const uint8_t *b, size_t len)
 	case VMBUS_USER_CHANNEL_CLOSE:
 	case VMBUS_USER_CHANNEL_CLOSED:
 	case VMBUS_USER_CHANNEL_FAILED:
-		return vu_parse_event(b, len);
+		return vu_parse_event(type, b, len);
 	case VMBUS_USER_SIEF:
 		return vu_parse_sief(b, len);
 	case VMBUS_USER_NIC_STATE:

@@ -58,7 +58,8 @@
  * - The parser also requires: hdr.nic < VMBUS_USER_MAX_NICS; non-empty VM
  *   and switch names; vlan <= 4094; mtu <= 9000; page-aligned MEM gpa, size
  *   and offset (size > 0) and SIEF gpa; out_offset in 1..npfns-1; relid and
- *   ring_gpadl non-zero; status/reason fields <= 0; REQUEST op known.
+ *   ring_gpadl non-zero (CHANNEL_FAILED may carry relid 0: the NIC's open
+ *   channel, whichever it is); status/reason fields <= 0; REQUEST op known.
  */
 #ifndef HVNET_VMBUS_USER_H
 #define HVNET_VMBUS_USER_H

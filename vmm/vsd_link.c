@@ -343,7 +343,7 @@ static void on_failed(struct vmm_vsd *l, uint32_t nic, const struct vmbus_user_c
 {
 	struct vsd_nic *n = nic < l->cfg.nr_nics ? &l->nics[nic] : NULL;
 
-	if (!n || !n->ch || e->relid != n->relid) {
+	if (!n || !n->ch || (e->relid && e->relid != n->relid)) {
 		l->st.bad_rx++;
 		vlog(l, LOG_WARNING, "vswitchd: CHANNEL_FAILED for nic %u relid %u, not open", nic,
 		     e->relid);

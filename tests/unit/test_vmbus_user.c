@@ -358,6 +358,13 @@ static void test_malformed(void **state)
 	memset(ev.message, 0, sizeof(ev.message));
 	ev.reason = 5;
 	expect_bad(p, raw, mk_raw(raw, VMBUS_USER_CHANNEL_FAILED, &ev, sizeof(ev)), 0);
+	/* relid 0: only CHANNEL_FAILED may say "the NIC's channel" */
+	ev.reason = 0;
+	ev.relid = 0;
+	expect_bad(p, raw, mk_raw(raw, VMBUS_USER_CHANNEL_CLOSE, &ev, sizeof(ev)), 0);
+	expect_bad(p, raw, mk_raw(raw, VMBUS_USER_CHANNEL_CLOSED, &ev, sizeof(ev)), 0);
+	n = mk_raw(raw, VMBUS_USER_CHANNEL_FAILED, &ev, sizeof(ev));
+	assert_int_equal(vmbus_user_parse(raw, n, 0, &(struct vmbus_user_msg){ 0 }), 0);
 	/* NIC_STATE larger than allowed */
 	memset(b, 0, 16);
 	b[0] = (VMBUS_USER_MAX_STATE + 1) & 0xff;

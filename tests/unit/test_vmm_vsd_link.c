@@ -588,14 +588,18 @@ static void test_failed_timeout_poweroff(void **state)
 	assert_int_equal(vmbus_gsim_open(e->g, relid, 4, 4, 1), 0);
 	assert_non_null(vmbus_host_channel(e->h, relid));
 
-	/* vswitchd fails the channel: the host stops it (CLOSE/CLOSED on the way) */
-	ev.relid = relid;
+	/* vswitchd fails the channel: the host stops it (CLOSE/CLOSED on the way);
+	 * relid 0 names the NIC's open channel, a wrong relid is ignored */
+	ev.relid = relid + 1;
+	fake_send(&e->f, VMBUS_USER_CHANNEL_FAILED, 0, 4, &ev, sizeof(ev));
+	ev.relid = 0;
 	fake_send(&e->f, VMBUS_USER_CHANNEL_FAILED, 0, 5, &ev, sizeof(ev));
 	assert_true(pump(e, have_n, HAVE(VMBUS_USER_CHANNEL_CLOSE, 1)));
 	assert_null(vmbus_host_channel(e->h, relid));
 	assert_int_equal(vmbus_host_counter(e->h, VMBUS_HC_CHANNEL_FAILED), 1);
 	vmm_vsd_get_stats(e->l, &st);
 	assert_int_equal(st.failed, 1);
+	assert_int_equal(st.bad_rx, 1); /* the wrong relid */
 	assert_int_equal(vmbus_gsim_close(e->g, relid), 0);
 
 	/* reopen; vswitchd never confirms the close: bounded wait, counted */
