@@ -801,6 +801,7 @@ static void went_off(struct vsw *vsw, struct vsw_vm *vm, int status)
 	vm->pid = 0;
 	vm->child = vm->connected = vm->shutdown_pending = false;
 	vm->heartbeat = -1;
+	vm->n_ports = 0; /* the server removes the ports with the connection */
 	waiters_vm_off(vsw, vm);
 	consoles_vm_off(vsw, vm);
 	if (!vm->managed)

@@ -196,7 +196,8 @@ def lifecycle(vs, kernel):
           "vm console follows new output and ends when the VM is off")
     r = show(vs, "web1")
     check(r["state"] == "off" and r["pid"] is None and r["heartbeat"] == "unknown"
-          and not alive(pid), "after shutdown: off, no pid, process reaped")
+          and not alive(pid) and all(n["port"] is None for n in r["nics"]),
+          "after shutdown: off, no pid, no ports, process reaped")
     wait_for("the NIC ports to go", lambda: not any(
         p["name"] in [n["port"] for n in nics] for p in vs.ctl("port", "list")["ports"]))
     check(True, "the VM's ports are gone")
