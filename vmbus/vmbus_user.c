@@ -144,8 +144,7 @@ static int vu_parse_channel_open(const uint8_t *b, size_t len)
 	memcpy(&o, b, sizeof(o));
 	if (o.npfns < 2 || o.npfns > VMBUS_USER_MAX_PFNS ||
 	    len != sizeof(o) + (size_t)o.npfns * sizeof(uint64_t) || o.out_offset < 1 ||
-	    o.out_offset >= o.npfns || o.relid == 0 || o.ring_gpadl == 0 ||
-	    o.sief_gpa % VU_PAGE)
+	    o.out_offset >= o.npfns || o.relid == 0 || o.ring_gpadl == 0 || o.sief_gpa % VU_PAGE)
 		return -EPROTO;
 	return 0;
 }
@@ -286,9 +285,9 @@ int vmbus_user_send(int sock, uint32_t type, uint32_t nic, uint32_t seq, const v
 		char buf[CMSG_SPACE(sizeof(int) * VMBUS_USER_MAX_FDS)];
 		struct cmsghdr align;
 	} cm;
-	struct vmbus_user_hdr h = { .type = type, .nic = nic, .seq = seq };
-	struct iovec iov[2] = { { &h, sizeof(h) }, { (void *)body, body_len } };
-	struct msghdr mh = { .msg_iov = iov, .msg_iovlen = body_len ? 2 : 1 };
+	struct vmbus_user_hdr h = {.type = type, .nic = nic, .seq = seq};
+	struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)body, body_len}};
+	struct msghdr mh = {.msg_iov = iov, .msg_iovlen = body_len ? 2 : 1};
 	ssize_t n;
 
 	if (body_len > VMBUS_USER_MAX_MSG - sizeof(h) || nfds > VMBUS_USER_MAX_FDS ||
@@ -361,9 +360,11 @@ int vmbus_user_recv(int sock, void *buf, size_t buf_len, struct vmbus_user_msg *
 		char buf[CMSG_SPACE(sizeof(int) * (VMBUS_USER_MAX_FDS + 4))];
 		struct cmsghdr align;
 	} cm;
-	struct iovec iov = { buf, buf_len };
+	struct iovec iov = {buf, buf_len};
 	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cm.buf,
+		.msg_iov = &iov,
+		.msg_iovlen = 1,
+		.msg_control = cm.buf,
 		.msg_controllen = sizeof(cm.buf),
 	};
 	int fds[VMBUS_USER_MAX_FDS];

@@ -59,7 +59,7 @@ static const char usage_text[] =
 	"                    vlan=0..4094 (access VLAN, 0 untagged), port=NAME (switch port\n"
 	"                    name; default: vswitchd's), mtu=68..9000 (default 1500)\n"
 	"  --name NAME       the VM's name at vswitchd (default vm-PID); names are 1..31\n"
-	"                    characters of A-Z a-z 0-9 . _ -\n"
+	"                    characters of A-Z a-z 0-9 . _ -, not starting with . or -\n"
 	"  --probe           exit 0 if this host's KVM runs 64-bit guests, 1 if not\n"
 	"\n"
 	"Timing: vmm prints on stderr the time from its start to the guest console\n"
@@ -101,10 +101,11 @@ static int usage_error(const char *fmt, ...)
 	return VMM_STOP_USAGE;
 }
 
-/* Names at vswitchd: 1..31 characters of A-Z a-z 0-9 . _ - */
+/* Names at vswitchd (its rule, cli/ctl_parse.c): 1..31 characters of
+ * A-Z a-z 0-9 . _ -, not starting with . or - */
 static bool name_ok(const char *s, size_t n)
 {
-	if (n == 0 || n >= VMBUS_USER_NAME_LEN)
+	if (n == 0 || n >= VMBUS_USER_NAME_LEN || s[0] == '.' || s[0] == '-')
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && !strchr("._-", s[i]))
@@ -118,7 +119,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	char end;
 
 	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3],
-				     &v[4], &v[5], &end) != 6)
+				      &v[4], &v[5], &end) != 6)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
 		mac[i] = (uint8_t)v[i];
@@ -131,7 +132,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 static int nic_field(const char *spec, const char *key, size_t klen, const char *val,
 		     struct vmm_vsd_nic *n, unsigned *seen)
 {
-	static const char *const keys[] = { "mac", "vlan", "port", "mtu" };
+	static const char *const keys[] = {"mac", "vlan", "port", "mtu"};
 	uint64_t v;
 	unsigned k;
 
@@ -139,21 +140,24 @@ static int nic_field(const char *spec, const char *key, size_t klen, const char 
 		if (strlen(keys[k]) == klen && !strncmp(key, keys[k], klen))
 			break;
 	if (k == 4)
-		return usage_error("--nic '%s': unknown field '%.*s' (allowed: mac, vlan, port, mtu)",
-				   spec, (int)klen, key);
+		return usage_error(
+			"--nic '%s': unknown field '%.*s' (allowed: mac, vlan, port, mtu)", spec,
+			(int)klen, key);
 	if (*seen & (1u << k))
 		return usage_error("--nic '%s': %s given twice", spec, keys[k]);
 	*seen |= 1u << k;
 	if (k == 0 && parse_mac(val, n->mac) < 0)
 		return usage_error("--nic '%s': mac '%s' is not a unicast MAC address "
-				   "(want xx:xx:xx:xx:xx:xx, not multicast, not all zero)", spec, val);
+				   "(want xx:xx:xx:xx:xx:xx, not multicast, not all zero)",
+				   spec, val);
 	if (k == 1 && (parse_uint(val, 4094, &v) < 0))
 		return usage_error("--nic '%s': vlan '%s' is not 0..4094 (0: untagged)", spec, val);
 	if (k == 1)
 		n->vlan = (uint16_t)v;
 	if (k == 2 && !name_ok(val, strlen(val)))
 		return usage_error("--nic '%s': port '%s' is not a name (1..31 characters of "
-				   "A-Z a-z 0-9 . _ -)", spec, val);
+				   "A-Z a-z 0-9 . _ -, not starting with . or -)",
+				   spec, val);
 	if (k == 2)
 		memcpy(n->port_name, val, strlen(val) + 1);
 	if (k == 3 && (parse_uint(val, 9000, &v) < 0 || v < 68))
@@ -174,7 +178,8 @@ static int parse_nic(const char *spec, struct vmm_vsd_nic *n)
 	memset(n, 0, sizeof(*n));
 	if (!name_ok(spec, sw))
 		return usage_error("--nic '%s': switch name '%.*s' is not a name (1..31 characters "
-				   "of A-Z a-z 0-9 . _ -)", spec, (int)sw, spec);
+				   "of A-Z a-z 0-9 . _ -, not starting with . or -)",
+				   spec, (int)sw, spec);
 	memcpy(n->switch_name, spec, sw);
 	if (strlen(spec) >= sizeof(buf))
 		return usage_error("--nic '%.40s...': too long", spec);
@@ -184,8 +189,10 @@ static int parse_nic(const char *spec, struct vmm_vsd_nic *n)
 		int rc;
 
 		if (!eq || eq == field)
-			return usage_error("--nic '%s': '%s' is not key=value (keys: mac, vlan, port, "
-					   "mtu)", spec, field);
+			return usage_error(
+				"--nic '%s': '%s' is not key=value (keys: mac, vlan, port, "
+				"mtu)",
+				spec, field);
 		rc = nic_field(spec, field, (size_t)(eq - field), eq + 1, n, &seen);
 		if (rc)
 			return rc;
@@ -276,7 +283,8 @@ int main(int argc, char **argv)
 			break;
 		case OPT_VSWITCHD:
 			if (!*optarg || strlen(optarg) >= 108)
-				return usage_error("--vswitchd wants a socket path of 1..107 bytes");
+				return usage_error(
+					"--vswitchd wants a socket path of 1..107 bytes");
 			cfg.vswitchd = optarg;
 			break;
 		case OPT_NIC:
@@ -290,7 +298,8 @@ int main(int argc, char **argv)
 		case OPT_NAME:
 			if (!name_ok(optarg, strlen(optarg)))
 				return usage_error("--name '%s' is not a name (1..31 characters of "
-						   "A-Z a-z 0-9 . _ -)", optarg);
+						   "A-Z a-z 0-9 . _ -, not starting with . or -)",
+						   optarg);
 			cfg.name = optarg;
 			break;
 		case 'h': fputs(usage_text, stdout); return 0;

@@ -27,7 +27,7 @@
 #include "host.h"
 
 #define SEND_TIMEOUT_MS 1000
-#define MAX_DEFERRED 16
+#define MAX_DEFERRED	16
 
 struct vsd_gpadl {
 	struct vsd_gpadl *next;
@@ -113,8 +113,10 @@ static void link_lost(struct vmm_vsd *l, const char *why)
 	l->ndeferred = 0;
 	l->next_retry = mono_ms() + l->cfg.retry_ms;
 	if (!l->lost_logged)
-		vlog(l, LOG_WARNING, "vswitchd link lost (%s): the guest keeps running; "
-		     "reconnecting every %u ms", why, l->cfg.retry_ms);
+		vlog(l, LOG_WARNING,
+		     "vswitchd link lost (%s): the guest keeps running; "
+		     "reconnecting every %u ms",
+		     why, l->cfg.retry_ms);
 	l->lost_logged = true;
 }
 
@@ -141,7 +143,7 @@ static int vsd_send(struct vmm_vsd *l, uint32_t type, uint32_t nic, const void *
 static int send_event(struct vmm_vsd *l, uint32_t type, unsigned nic, uint32_t relid,
 		      const char *msg)
 {
-	struct vmbus_user_channel_event ev = { .relid = relid };
+	struct vmbus_user_channel_event ev = {.relid = relid};
 
 	snprintf(ev.message, sizeof(ev.message), "%s", msg);
 	return vsd_send(l, type, nic, &ev, sizeof(ev), NULL, 0);
@@ -151,13 +153,13 @@ static int send_event(struct vmm_vsd *l, uint32_t type, unsigned nic, uint32_t r
 
 static int send_gpadl(struct vsd_nic *n, const struct vsd_gpadl *g)
 {
-	struct vmbus_user_gpadl h = { .gpadl = g->id, .npfns = g->npfns };
+	struct vmbus_user_gpadl h = {.gpadl = g->id, .npfns = g->npfns};
 	uint8_t *b = (uint8_t *)n->l->tx;
 
 	memcpy(b, &h, sizeof(h));
 	memcpy(b + sizeof(h), g->pfns, (size_t)g->npfns * 8);
-	return vsd_send(n->l, VMBUS_USER_GPADL, n->idx, b, sizeof(h) + (size_t)g->npfns * 8,
-			NULL, 0);
+	return vsd_send(n->l, VMBUS_USER_GPADL, n->idx, b, sizeof(h) + (size_t)g->npfns * 8, NULL,
+			0);
 }
 
 /* The two fds of an open channel: doorbell and the target vCPU's irqfd. */
@@ -195,8 +197,8 @@ static int send_open(struct vsd_nic *n)
 	o.ring_gpadl = vmbus_channel_ring_gpadl(ch);
 	memcpy(b, &o, sizeof(o));
 	memcpy(b + sizeof(o), pfns, (size_t)o.npfns * 8);
-	return vsd_send(l, VMBUS_USER_CHANNEL_OPEN, n->idx, b, sizeof(o) + (size_t)o.npfns * 8,
-			fds, 2);
+	return vsd_send(l, VMBUS_USER_CHANNEL_OPEN, n->idx, b, sizeof(o) + (size_t)o.npfns * 8, fds,
+			2);
 }
 
 /* After CHANNEL_CLOSE: handles vswitchd's messages until CHANNEL_CLOSED for
@@ -210,15 +212,16 @@ static void wait_closed(struct vmm_vsd *l, uint32_t relid)
 	struct vmbus_user_msg m;
 
 	while (l->up) {
-		struct pollfd p = { .fd = l->sock, .events = POLLIN };
+		struct pollfd p = {.fd = l->sock, .events = POLLIN};
 		uint64_t now = mono_ms();
 		int rc;
 
 		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
 			l->st.close_timeouts++;
-			vlog(l, LOG_WARNING, "vswitchd did not confirm CHANNEL_CLOSE of relid %u "
-			     "within %u ms: the guest may reuse the ring", relid,
-			     l->cfg.close_timeout_ms);
+			vlog(l, LOG_WARNING,
+			     "vswitchd did not confirm CHANNEL_CLOSE of relid %u "
+			     "within %u ms: the guest may reuse the ring",
+			     relid, l->cfg.close_timeout_ms);
 			return;
 		}
 		rc = vmbus_user_recv(l->sock, l->rx_wait, VMBUS_USER_MAX_MSG, &m);
@@ -279,8 +282,7 @@ static void nic_signalled(void *vsp, struct vmbus_channel *ch)
 {
 	struct vsd_nic *n = vsp;
 	uint64_t one = 1;
-	int fd = n->l->ops->doorbell(n->l->ctx, vmbus_channel_relid(ch),
-				     vmbus_channel_conn_id(ch));
+	int fd = n->l->ops->doorbell(n->l->ctx, vmbus_channel_relid(ch), vmbus_channel_conn_id(ch));
 
 	if (fd >= 0 && write(fd, &one, sizeof(one)) < 0) {
 		/* counter overflow only: vswitchd is due to look anyway */
@@ -312,7 +314,7 @@ static int nic_gpadl_created(void *vsp, uint32_t relid, uint32_t id, const uint6
 static void nic_gpadl_torndown(void *vsp, uint32_t relid, uint32_t id)
 {
 	struct vsd_nic *n = vsp;
-	struct vmbus_user_gpadl_del d = { .gpadl = id };
+	struct vmbus_user_gpadl_del d = {.gpadl = id};
 
 	(void)relid;
 	for (struct vsd_gpadl **pp = &n->gpadls; *pp; pp = &(*pp)->next) {
@@ -357,15 +359,16 @@ static void on_failed(struct vmm_vsd *l, uint32_t nic, const struct vmbus_user_c
 
 static void on_request(struct vmm_vsd *l, uint32_t seq, const struct vmbus_user_request *rq)
 {
-	struct vmbus_user_request r = { .op = rq->op };
+	struct vmbus_user_request r = {.op = rq->op};
 
 	l->st.requests++;
 	if (rq->op == VMBUS_USER_REQ_SHUTDOWN) {
 		r.status = l->ops->shutdown(l->ctx);
 		snprintf(r.message, sizeof(r.message), "%s",
-			 r.status == 0 ? "shutdown requested through the shutdown IC"
+			 r.status == 0		 ? "shutdown requested through the shutdown IC"
 			 : r.status == -ENOTCONN ? "the guest has no shutdown IC open"
-			 : r.status == -EBUSY ? "a shutdown request is pending" : strerror(-r.status));
+			 : r.status == -EBUSY	 ? "a shutdown request is pending"
+						 : strerror(-r.status));
 	} else {
 		snprintf(r.message, sizeof(r.message), "powering off");
 	}
@@ -462,16 +465,18 @@ static void dispatch(struct vmm_vsd *l, const struct vmbus_user_msg *m, bool wai
 
 static int send_hello(struct vmm_vsd *l)
 {
-	struct vmbus_user_hello h = { .version = VMBUS_USER_VERSION, .nr_nics = l->cfg.nr_nics,
-				      .pid = l->cfg.pid, .nr_vcpus = l->cfg.nr_vcpus,
-				      .memory_mib = l->cfg.memory_mib };
+	struct vmbus_user_hello h = {.version = VMBUS_USER_VERSION,
+				     .nr_nics = l->cfg.nr_nics,
+				     .pid = l->cfg.pid,
+				     .nr_vcpus = l->cfg.nr_vcpus,
+				     .memory_mib = l->cfg.memory_mib};
 	uint8_t *b = (uint8_t *)l->tx;
 
 	memcpy(h.vm_name, l->vm_name, sizeof(h.vm_name));
 	memcpy(b, &h, sizeof(h));
 	for (unsigned i = 0; i < l->cfg.nr_nics; i++) {
 		const struct vmm_vsd_nic *c = &l->nics[i].cfg;
-		struct vmbus_user_nic n = { .vlan = c->vlan, .mtu = c->mtu };
+		struct vmbus_user_nic n = {.vlan = c->vlan, .mtu = c->mtu};
 
 		memcpy(n.switch_name, c->switch_name, sizeof(n.switch_name));
 		memcpy(n.port_name, c->port_name, sizeof(n.port_name));
@@ -486,7 +491,7 @@ static int send_hello(struct vmm_vsd *l)
 
 static int open_socket(struct vmm_vsd *l)
 {
-	struct timeval tv = { .tv_sec = SEND_TIMEOUT_MS / 1000 };
+	struct timeval tv = {.tv_sec = SEND_TIMEOUT_MS / 1000};
 	int fd = vmbus_user_connect(l->path);
 
 	if (fd < 0)
@@ -510,15 +515,16 @@ static void send_status(struct vmm_vsd *l)
 static void replay(struct vmm_vsd *l)
 {
 	for (unsigned i = 0; i < l->cfg.nr_regions && l->up; i++) {
-		struct vmbus_user_mem m = { .gpa = l->regions[i].gpa, .size = l->regions[i].size,
-					    .offset = l->regions[i].offset };
+		struct vmbus_user_mem m = {.gpa = l->regions[i].gpa,
+					   .size = l->regions[i].size,
+					   .offset = l->regions[i].offset};
 
 		vsd_send(l, VMBUS_USER_MEM, 0, &m, sizeof(m), &l->cfg.mem_fd, 1);
 	}
 	for (unsigned i = 0; i < l->cfg.nr_nics && l->up; i++) {
 		struct vsd_nic *n = &l->nics[i];
 		uint8_t *b = (uint8_t *)l->tx;
-		struct vmbus_user_nic_state s = { .len = n->state_len };
+		struct vmbus_user_nic_state s = {.len = n->state_len};
 
 		if (!n->have_state)
 			continue;
@@ -549,9 +555,10 @@ static void log_reply(struct vmm_vsd *l, const struct vmbus_user_hello_reply *r)
 			vlog(l, LOG_WARNING, "vswitchd: nic%u refused: %s", i,
 			     strerror(-nr[i].status));
 		else
-			vlog(l, LOG_INFO, "vswitchd: nic%u is port %s, MAC "
-			     "%02x:%02x:%02x:%02x:%02x:%02x", i, nr[i].port_name, a[0], a[1], a[2],
-			     a[3], a[4], a[5]);
+			vlog(l, LOG_INFO,
+			     "vswitchd: nic%u is port %s, MAC "
+			     "%02x:%02x:%02x:%02x:%02x:%02x",
+			     i, nr[i].port_name, a[0], a[1], a[2], a[3], a[4], a[5]);
 	}
 }
 
@@ -572,7 +579,8 @@ static void on_hello_reply(struct vmm_vsd *l, const struct vmbus_user_msg *m)
 	l->up = true;
 	l->st.connects++;
 	if (l->lost_logged)
-		vlog(l, LOG_NOTICE, "vswitchd link restored: replaying memory, NIC state and "
+		vlog(l, LOG_NOTICE,
+		     "vswitchd link restored: replaying memory, NIC state and "
 		     "open channels");
 	l->lost_logged = false;
 	log_reply(l, r);
@@ -585,7 +593,7 @@ static void drain_socket(struct vmm_vsd *l)
 	struct vmbus_user_msg m;
 
 	while (l->sock >= 0) {
-		struct pollfd p = { .fd = l->sock, .events = POLLIN };
+		struct pollfd p = {.fd = l->sock, .events = POLLIN};
 		int rc;
 
 		if (poll(&p, 1, 0) <= 0)
@@ -596,7 +604,8 @@ static void drain_socket(struct vmm_vsd *l)
 		if (rc) {
 			l->st.bad_rx += rc == -EPROTO;
 			link_lost(l, rc == -ECONNRESET ? "vswitchd closed the socket"
-				  : rc == -EPROTO ? "malformed message" : strerror(-rc));
+				     : rc == -EPROTO   ? "malformed message"
+						       : strerror(-rc));
 			return;
 		}
 		l->st.rx++;
@@ -637,7 +646,7 @@ int vmm_vsd_connect(struct vmm_vsd *l, unsigned timeout_ms, char *err, size_t er
 		return rc;
 	}
 	while (l->hello_pending) {
-		struct pollfd p = { .fd = l->sock, .events = POLLIN };
+		struct pollfd p = {.fd = l->sock, .events = POLLIN};
 		uint64_t now = mono_ms();
 
 		if (now >= deadline || poll(&p, 1, (int)(deadline - now)) == 0) {
@@ -683,8 +692,8 @@ static int check_config(const struct vmm_vsd_config *c)
 		return -EINVAL;
 	for (unsigned i = 0; i < c->nr_nics; i++)
 		if (!memchr(c->nics[i].switch_name, 0, VMBUS_USER_NAME_LEN) ||
-		    !c->nics[i].switch_name[0] || !memchr(c->nics[i].port_name, 0,
-							  VMBUS_USER_NAME_LEN))
+		    !c->nics[i].switch_name[0] ||
+		    !memchr(c->nics[i].port_name, 0, VMBUS_USER_NAME_LEN))
 			return -EINVAL;
 	return 0;
 }
@@ -710,7 +719,7 @@ struct vmm_vsd *vmm_vsd_new(const struct vmm_vsd_config *cfg, const struct vmm_v
 	snprintf(l->vm_name, sizeof(l->vm_name), "%s", cfg->vm_name);
 	memcpy(l->regions, cfg->regions, cfg->nr_regions * sizeof(*cfg->regions));
 	for (unsigned i = 0; i < cfg->nr_nics; i++)
-		l->nics[i] = (struct vsd_nic){ .l = l, .idx = i, .cfg = cfg->nics[i] };
+		l->nics[i] = (struct vsd_nic){.l = l, .idx = i, .cfg = cfg->nics[i]};
 	l->cfg.close_timeout_ms = cfg->close_timeout_ms ? cfg->close_timeout_ms : 1000;
 	l->cfg.retry_ms = cfg->retry_ms ? cfg->retry_ms : 1000;
 	l->cfg.status_ms = cfg->status_ms ? cfg->status_ms : 2000;
@@ -762,7 +771,7 @@ uint32_t vmm_vsd_nic_relid(const struct vmm_vsd *l, unsigned nic)
 
 void vmm_vsd_sief_moved(struct vmm_vsd *l, uint32_t vp, uint64_t gpa)
 {
-	struct vmbus_user_sief s = { .vp = vp, .gpa = gpa };
+	struct vmbus_user_sief s = {.vp = vp, .gpa = gpa};
 
 	if (l->up)
 		vsd_send(l, VMBUS_USER_SIEF, 0, &s, sizeof(s), NULL, 0);

@@ -74,8 +74,8 @@ struct vmm_vsd_ops {
 };
 
 struct vmm_vsd_config {
-	const char *path;	/* vswitchd's vmbus-user socket */
-	const char *vm_name;	/* < VMBUS_USER_NAME_LEN bytes */
+	const char *path;    /* vswitchd's vmbus-user socket */
+	const char *vm_name; /* < VMBUS_USER_NAME_LEN bytes */
 	uint64_t pid;
 	uint32_t nr_vcpus;
 	uint32_t memory_mib;
@@ -83,20 +83,20 @@ struct vmm_vsd_config {
 	unsigned nr_nics;
 	const struct vmm_vsd_region *regions; /* 1..VMBUS_USER_MAX_REGIONS, copied */
 	unsigned nr_regions;
-	int mem_fd;		/* the guest memory memfd (borrowed; dup'd per MEM) */
+	int mem_fd;		   /* the guest memory memfd (borrowed; dup'd per MEM) */
 	unsigned close_timeout_ms; /* wait for CHANNEL_CLOSED; 0: 1000 */
-	unsigned retry_ms;	/* reconnect period; 0: 1000 */
-	unsigned status_ms;	/* STATUS period; 0: 2000 */
+	unsigned retry_ms;	   /* reconnect period; 0: 1000 */
+	unsigned status_ms;	   /* STATUS period; 0: 2000 */
 };
 
 /* Counters for logs and tests. */
 struct vmm_vsd_stats {
-	uint64_t connects;	/* HELLO_REPLY accepted (first connect included) */
+	uint64_t connects; /* HELLO_REPLY accepted (first connect included) */
 	uint64_t disconnects;
-	uint64_t tx, rx;	/* messages */
-	uint64_t bad_rx;	/* malformed or unexpected messages */
+	uint64_t tx, rx;	 /* messages */
+	uint64_t bad_rx;	 /* malformed or unexpected messages */
 	uint64_t close_timeouts; /* CHANNEL_CLOSED did not come in time */
-	uint64_t failed;	/* CHANNEL_FAILED applied */
+	uint64_t failed;	 /* CHANNEL_FAILED applied */
 	uint64_t requests;
 };
 

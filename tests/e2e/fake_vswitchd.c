@@ -28,11 +28,11 @@
 #include "ring.h"
 #include "vmbus_user.h"
 
-#define MAX_CH 8
-#define NVSP_MSG_TYPE_INIT 1
+#define MAX_CH			    8
+#define NVSP_MSG_TYPE_INIT	    1
 #define NVSP_MSG_TYPE_INIT_COMPLETE 2
-#define NVSP_STAT_FAIL 2
-#define SINT_VMBUS 2
+#define NVSP_STAT_FAIL		    2
+#define SINT_VMBUS		    2
 
 struct region {
 	uint64_t gpa, size;
@@ -79,7 +79,7 @@ static void on_hello(int c, const struct vmbus_user_msg *m)
 	const struct vmbus_user_hello *h = m->body;
 	uint8_t b[sizeof(struct vmbus_user_hello_reply) +
 		  VMBUS_USER_MAX_NICS * sizeof(struct vmbus_user_nic_reply)];
-	struct vmbus_user_hello_reply r = { .version = VMBUS_USER_VERSION, .nr_nics = h->nr_nics };
+	struct vmbus_user_hello_reply r = {.version = VMBUS_USER_VERSION, .nr_nics = h->nr_nics};
 
 	say("HELLO vm=%s pid=%llu vcpus=%u memory_mib=%u nics=%u switch=%s", h->vm_name,
 	    (unsigned long long)h->pid, h->nr_vcpus, h->memory_mib, h->nr_nics,
@@ -87,7 +87,7 @@ static void on_hello(int c, const struct vmbus_user_msg *m)
 	snprintf(r.message, sizeof(r.message), "fake vswitchd");
 	memcpy(b, &r, sizeof(r));
 	for (uint32_t i = 0; i < h->nr_nics; i++) {
-		struct vmbus_user_nic_reply n = { .mac = { 0, 0x15, 0x5d, 0, 0, (uint8_t)i } };
+		struct vmbus_user_nic_reply n = {.mac = {0, 0x15, 0x5d, 0, 0, (uint8_t)i}};
 
 		snprintf(n.port_name, sizeof(n.port_name), "fake-nic%u", i);
 		memcpy(b + sizeof(r) + i * sizeof(n), &n, sizeof(n));
@@ -108,7 +108,7 @@ static void on_mem(const struct vmbus_user_msg *m)
 	    (unsigned long long)mm->size, (unsigned long long)mm->offset,
 	    p == MAP_FAILED ? strerror(errno) : "yes");
 	if (p != MAP_FAILED)
-		regions[nregions++] = (struct region){ mm->gpa, mm->size, p };
+		regions[nregions++] = (struct region){mm->gpa, mm->size, p};
 }
 
 static void on_open(const struct vmbus_user_msg *m)
@@ -126,16 +126,20 @@ static void on_open(const struct vmbus_user_msg *m)
 			break;
 	base = gpa_ptr(o->pfns[0] * 4096, (uint64_t)o->npfns * 4096);
 	say("CHANNEL_OPEN relid=%u conn_id=%#x vp=%u ring_gpadl=%#x npfns=%u out_offset=%u "
-	    "sief=%#llx fds=%u contiguous=%s in_memory=%s", o->relid, o->conn_id, o->target_vp,
-	    o->ring_gpadl, o->npfns, o->out_offset, (unsigned long long)o->sief_gpa, m->nfds,
-	    i == o->npfns ? "yes" : "no", base ? "yes" : "no");
+	    "sief=%#llx fds=%u contiguous=%s in_memory=%s",
+	    o->relid, o->conn_id, o->target_vp, o->ring_gpadl, o->npfns, o->out_offset,
+	    (unsigned long long)o->sief_gpa, m->nfds, i == o->npfns ? "yes" : "no",
+	    base ? "yes" : "no");
 	if (!ch || !base || i != o->npfns) {
 		close(m->fds[0]);
 		close(m->fds[1]);
 		return;
 	}
-	*ch = (struct chan){ .relid = o->relid, .vp = o->target_vp, .sief = o->sief_gpa,
-			     .bell = m->fds[0], .irq = m->fds[1] };
+	*ch = (struct chan){.relid = o->relid,
+			    .vp = o->target_vp,
+			    .sief = o->sief_gpa,
+			    .bell = m->fds[0],
+			    .irq = m->fds[1]};
 	if (o->target_vp < 64 && o->sief_gpa)
 		sief_of_vp[o->target_vp] = o->sief_gpa;
 	ch->in = vmbus_ring_attach(base, (size_t)o->out_offset * 4096, 0);
@@ -161,8 +165,8 @@ static void on_close(int c, const struct vmbus_user_msg *m)
 	for (unsigned i = 0; i < MAX_CH; i++)
 		if (chans[i].relid == e->relid)
 			chan_free(&chans[i]);
-	vmbus_user_send(c, VMBUS_USER_CHANNEL_CLOSED, m->hdr.nic, m->hdr.seq, e, sizeof(*e),
-			NULL, 0);
+	vmbus_user_send(c, VMBUS_USER_CHANNEL_CLOSED, m->hdr.nic, m->hdr.seq, e, sizeof(*e), NULL,
+			0);
 }
 
 /* Host -> guest interrupt: SIEF bit relid of SINT 2, then the irqfd. */
@@ -173,8 +177,7 @@ static void interrupt(struct chan *ch)
 	uint64_t one = 1;
 
 	if (flags)
-		__atomic_fetch_or(&flags[ch->relid / 32], 1u << (ch->relid % 32),
-				  __ATOMIC_SEQ_CST);
+		__atomic_fetch_or(&flags[ch->relid / 32], 1u << (ch->relid % 32), __ATOMIC_SEQ_CST);
 	if (write(ch->irq, &one, 8) != 8)
 		say("IRQ relid=%u write failed: %s", ch->relid, strerror(errno));
 }
@@ -191,7 +194,7 @@ static void on_doorbell(struct chan *ch)
 		return;
 	say("DOORBELL relid=%u count=%llu", ch->relid, (unsigned long long)n);
 	while (ch->in && vmbus_ring_read(ch->in, &pkt, buf, sizeof(buf), &sig) >= 0) {
-		uint32_t t = 0, v[2] = { 0, 0 };
+		uint32_t t = 0, v[2] = {0, 0};
 
 		if (pkt.data_len >= 12) { /* the payload is in buf */
 			memcpy(&t, buf, 4);
@@ -199,7 +202,7 @@ static void on_doorbell(struct chan *ch)
 		}
 		say("PKT relid=%u type=%u len=%u nvsp=%u", ch->relid, pkt.type, pkt.data_len, t);
 		if (t == NVSP_MSG_TYPE_INIT) {
-			uint32_t reply[12] = { NVSP_MSG_TYPE_INIT_COMPLETE, 0, 0, NVSP_STAT_FAIL };
+			uint32_t reply[12] = {NVSP_MSG_TYPE_INIT_COMPLETE, 0, 0, NVSP_STAT_FAIL};
 
 			vmbus_ring_write_inband(ch->out, VMBUS_PKT_COMP, 0, pkt.trans_id, reply,
 						sizeof(reply), &sig);
@@ -214,10 +217,18 @@ static void on_msg(int c, const struct vmbus_user_msg *m)
 	const struct vmbus_user_gpadl *g = m->body;
 
 	switch (m->hdr.type) {
-	case VMBUS_USER_HELLO: on_hello(c, m); return;
-	case VMBUS_USER_MEM: on_mem(m); break;
-	case VMBUS_USER_CHANNEL_OPEN: on_open(m); return; /* keeps the fds */
-	case VMBUS_USER_CHANNEL_CLOSE: on_close(c, m); break;
+	case VMBUS_USER_HELLO:
+		on_hello(c, m);
+		return;
+	case VMBUS_USER_MEM:
+		on_mem(m);
+		break;
+	case VMBUS_USER_CHANNEL_OPEN:
+		on_open(m);
+		return; /* keeps the fds */
+	case VMBUS_USER_CHANNEL_CLOSE:
+		on_close(c, m);
+		break;
 	case VMBUS_USER_GPADL:
 		say("GPADL nic=%u gpadl=%#x npfns=%u", m->hdr.nic, g->gpadl, g->npfns);
 		break;
@@ -244,13 +255,13 @@ static void on_msg(int c, const struct vmbus_user_msg *m)
 static void serve(int c, uint64_t *buf)
 {
 	for (;;) {
-		struct pollfd p[1 + MAX_CH] = { { .fd = c, .events = POLLIN } };
+		struct pollfd p[1 + MAX_CH] = {{.fd = c, .events = POLLIN}};
 		struct vmbus_user_msg m;
 		int rc;
 
 		for (unsigned i = 0; i < MAX_CH; i++)
-			p[1 + i] = (struct pollfd){ .fd = chans[i].relid ? chans[i].bell : -1,
-						    .events = POLLIN };
+			p[1 + i] = (struct pollfd){.fd = chans[i].relid ? chans[i].bell : -1,
+						   .events = POLLIN};
 		if (poll(p, 1 + MAX_CH, -1) < 0)
 			continue;
 		for (unsigned i = 0; i < MAX_CH; i++)

@@ -77,6 +77,7 @@ expect 2 "vlan given twice" "${S[@]}" --nic sw0,vlan=1,vlan=2
 expect 2 "'mtu' is not key=value" "${S[@]}" --nic sw0,mtu
 expect 2 "--nic: at most 8 NICs" "${S[@]}" --nic a --nic a --nic a --nic a --nic a --nic a --nic a --nic a --nic a
 expect 2 "--name 'x/y' is not a name" "${S[@]}" --nic sw0 --name x/y
+expect 2 "--name '.vm' is not a name .*not starting with" "${S[@]}" --nic sw0 --name .vm
 expect 0 'Exit status: 0 guest powered off.*' --help
 expect 0 '^vmm \(hvnet\) [0-9]' --version
 

@@ -64,7 +64,8 @@ static void walk(const struct vmbus_user_msg *m, const uint8_t *end)
 	case VMBUS_USER_CHANNEL_CLOSE:
 	case VMBUS_USER_CHANNEL_CLOSED:
 	case VMBUS_USER_CHANNEL_FAILED:
-		sink += strlen((const char *)b + offsetof(struct vmbus_user_channel_event, message));
+		sink += strlen((const char *)b +
+			       offsetof(struct vmbus_user_channel_event, message));
 		break;
 	default:
 		break;
@@ -101,34 +102,33 @@ static uint8_t seed_buf[6][600];
 static struct fuzz_seed seed(uint8_t *out, uint8_t nfds, uint32_t type, const void *fixed,
 			     size_t flen, const void *tail, size_t tlen)
 {
-	struct vmbus_user_hdr h = { .type = type, .len = (uint32_t)(sizeof(h) + flen + tlen) };
+	struct vmbus_user_hdr h = {.type = type, .len = (uint32_t)(sizeof(h) + flen + tlen)};
 
 	out[0] = nfds;
 	memcpy(out + 1, &h, sizeof(h));
 	memcpy(out + 1 + sizeof(h), fixed, flen);
 	if (tlen)
 		memcpy(out + 1 + sizeof(h) + flen, tail, tlen);
-	return (struct fuzz_seed){ out, 1 + h.len };
+	return (struct fuzz_seed){out, 1 + h.len};
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct vmbus_user_hello hello = { .version = VMBUS_USER_VERSION, .nr_nics = 1,
-					  .vm_name = "vm" };
-	struct vmbus_user_nic nic = { .switch_name = "sw", .mtu = 1500 };
-	struct vmbus_user_channel_open open = { .relid = 4, .ring_gpadl = 9, .out_offset = 2,
-						.npfns = 4 };
-	struct vmbus_user_gpadl gpadl = { .gpadl = 5, .npfns = 2 };
-	struct vmbus_user_mem mem = { .size = 0x10000 };
-	struct vmbus_user_channel_event ev = { .relid = 4, .message = "x" };
-	struct vmbus_user_nic_state ns = { .len = 4 };
-	uint64_t pfns[4] = { 1, 2, 3, 4 };
+	struct vmbus_user_hello hello = {
+		.version = VMBUS_USER_VERSION, .nr_nics = 1, .vm_name = "vm"};
+	struct vmbus_user_nic nic = {.switch_name = "sw", .mtu = 1500};
+	struct vmbus_user_channel_open open = {
+		.relid = 4, .ring_gpadl = 9, .out_offset = 2, .npfns = 4};
+	struct vmbus_user_gpadl gpadl = {.gpadl = 5, .npfns = 2};
+	struct vmbus_user_mem mem = {.size = 0x10000};
+	struct vmbus_user_channel_event ev = {.relid = 4, .message = "x"};
+	struct vmbus_user_nic_state ns = {.len = 4};
+	uint64_t pfns[4] = {1, 2, 3, 4};
 	struct fuzz_seed seeds[6];
 
 	(void)argc;
 	(void)argv;
-	seeds[0] = seed(seed_buf[0], 0, VMBUS_USER_HELLO, &hello, sizeof(hello), &nic,
-			sizeof(nic));
+	seeds[0] = seed(seed_buf[0], 0, VMBUS_USER_HELLO, &hello, sizeof(hello), &nic, sizeof(nic));
 	seeds[1] = seed(seed_buf[1], 2, VMBUS_USER_CHANNEL_OPEN, &open, sizeof(open), pfns,
 			sizeof(pfns));
 	seeds[2] = seed(seed_buf[2], 0, VMBUS_USER_GPADL, &gpadl, sizeof(gpadl), pfns, 16);

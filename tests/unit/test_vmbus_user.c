@@ -74,8 +74,8 @@ static int open_fds(void)
 
 /* Sends body as type; receives it on the other end; checks header, body and
  * that each fd arrived as a working duplicate (eventfd counter shared). */
-static void round_trip(struct pair *p, uint32_t type, uint32_t nic, const void *body,
-		       size_t len, unsigned int nfds)
+static void round_trip(struct pair *p, uint32_t type, uint32_t nic, const void *body, size_t len,
+		       unsigned int nfds)
 {
 	struct vmbus_user_msg m;
 	int fds[VMBUS_USER_MAX_FDS];
@@ -110,14 +110,17 @@ static void round_trip(struct pair *p, uint32_t type, uint32_t nic, const void *
 
 static size_t mk_hello(uint8_t *b, uint32_t nr)
 {
-	struct vmbus_user_hello h = { .version = VMBUS_USER_VERSION, .nr_nics = nr, .pid = 42,
-				      .nr_vcpus = 2, .memory_mib = 512 };
+	struct vmbus_user_hello h = {.version = VMBUS_USER_VERSION,
+				     .nr_nics = nr,
+				     .pid = 42,
+				     .nr_vcpus = 2,
+				     .memory_mib = 512};
 
 	strcpy(h.vm_name, "vm1");
 	memcpy(b, &h, sizeof(h));
 	for (uint32_t i = 0; i < nr; i++) {
-		struct vmbus_user_nic n = { .vlan = 10, .mtu = 1500,
-					    .mac = { 0, 0x15, 0x5d, 1, 2, (uint8_t)i } };
+		struct vmbus_user_nic n = {
+			.vlan = 10, .mtu = 1500, .mac = {0, 0x15, 0x5d, 1, 2, (uint8_t)i}};
 
 		strcpy(n.switch_name, "sw0");
 		snprintf(n.port_name, sizeof(n.port_name), "p%u", i);
@@ -128,12 +131,12 @@ static size_t mk_hello(uint8_t *b, uint32_t nr)
 
 static size_t mk_reply(uint8_t *b, uint32_t nr)
 {
-	struct vmbus_user_hello_reply r = { .version = VMBUS_USER_VERSION, .nr_nics = nr };
+	struct vmbus_user_hello_reply r = {.version = VMBUS_USER_VERSION, .nr_nics = nr};
 
 	strcpy(r.message, "welcome");
 	memcpy(b, &r, sizeof(r));
 	for (uint32_t i = 0; i < nr; i++) {
-		struct vmbus_user_nic_reply n = { .mac = { 0, 0x15, 0x5d, 9, 9, (uint8_t)i } };
+		struct vmbus_user_nic_reply n = {.mac = {0, 0x15, 0x5d, 9, 9, (uint8_t)i}};
 
 		strcpy(n.port_name, "vm1-nic0");
 		memcpy(b + sizeof(r) + i * sizeof(n), &n, sizeof(n));
@@ -143,7 +146,7 @@ static size_t mk_reply(uint8_t *b, uint32_t nr)
 
 static size_t mk_gpadl(uint8_t *b, uint32_t npfns)
 {
-	struct vmbus_user_gpadl g = { .gpadl = 0xe1e10, .npfns = npfns };
+	struct vmbus_user_gpadl g = {.gpadl = 0xe1e10, .npfns = npfns};
 
 	memcpy(b, &g, sizeof(g));
 	for (uint32_t i = 0; i < npfns; i++) {
@@ -156,10 +159,14 @@ static size_t mk_gpadl(uint8_t *b, uint32_t npfns)
 
 static size_t mk_open(uint8_t *b, uint32_t npfns, uint32_t out_offset)
 {
-	struct vmbus_user_channel_open o = { .relid = 4, .conn_id = 0x1004, .target_vp = 1,
-					     .ring_gpadl = 0xe1e11, .out_offset = out_offset,
-					     .npfns = npfns, .sief_gpa = 0x7000,
-					     .vmbus_version = 0x50003 };
+	struct vmbus_user_channel_open o = {.relid = 4,
+					    .conn_id = 0x1004,
+					    .target_vp = 1,
+					    .ring_gpadl = 0xe1e11,
+					    .out_offset = out_offset,
+					    .npfns = npfns,
+					    .sief_gpa = 0x7000,
+					    .vmbus_version = 0x50003};
 
 	memcpy(b, &o, sizeof(o));
 	for (uint32_t i = 0; i < npfns; i++) {
@@ -174,14 +181,14 @@ static void test_round_trip_all(void **state)
 {
 	struct pair *p = *state;
 	uint8_t *b = malloc(VMBUS_USER_MAX_MSG);
-	struct vmbus_user_mem mem = { .gpa = 0x100000, .size = 0x200000, .offset = 0x100000 };
-	struct vmbus_user_gpadl_del del = { .gpadl = 0xe1e10 };
-	struct vmbus_user_channel_event ev = { .relid = 4, .reason = -EIO };
-	struct vmbus_user_sief sief = { .vp = 1, .gpa = 0x9000 };
-	struct vmbus_user_status st = { .state = VMBUS_USER_VM_RUNNING,
-					.heartbeat = VMBUS_USER_HB_OK, .uptime_ms = 1234 };
-	struct vmbus_user_request rq = { .op = VMBUS_USER_REQ_SHUTDOWN };
-	struct vmbus_user_nic_state ns = { .len = 5 };
+	struct vmbus_user_mem mem = {.gpa = 0x100000, .size = 0x200000, .offset = 0x100000};
+	struct vmbus_user_gpadl_del del = {.gpadl = 0xe1e10};
+	struct vmbus_user_channel_event ev = {.relid = 4, .reason = -EIO};
+	struct vmbus_user_sief sief = {.vp = 1, .gpa = 0x9000};
+	struct vmbus_user_status st = {
+		.state = VMBUS_USER_VM_RUNNING, .heartbeat = VMBUS_USER_HB_OK, .uptime_ms = 1234};
+	struct vmbus_user_request rq = {.op = VMBUS_USER_REQ_SHUTDOWN};
+	struct vmbus_user_nic_state ns = {.len = 5};
 	size_t n;
 
 	assert_non_null(b);
@@ -209,8 +216,9 @@ static void test_round_trip_all(void **state)
 	strcpy(rq.message, "guest did not answer");
 	round_trip(p, VMBUS_USER_REQUEST_REPLY, 0, &rq, sizeof(rq), 0);
 	n = mk_gpadl(b, 1);
-	assert_int_equal(vmbus_user_send(p->a, VMBUS_USER_GPADL, 0, 1, b, VMBUS_USER_MAX_MSG, NULL,
-					 0), -EINVAL);
+	assert_int_equal(
+		vmbus_user_send(p->a, VMBUS_USER_GPADL, 0, 1, b, VMBUS_USER_MAX_MSG, NULL, 0),
+		-EINVAL);
 	assert_int_equal(vmbus_user_send(p->a, VMBUS_USER_GPADL, 0, 1, b, n, NULL, 5), -EINVAL);
 	free(b);
 }
@@ -223,8 +231,8 @@ static void expect_bad(struct pair *p, const void *raw, size_t len, unsigned int
 		char buf[CMSG_SPACE(sizeof(int) * 8)];
 		struct cmsghdr align;
 	} cm;
-	struct iovec iov = { (void *)raw, len };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {(void *)raw, len};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	struct vmbus_user_msg m;
 	int fds[8], before;
 
@@ -254,7 +262,7 @@ static void expect_bad(struct pair *p, const void *raw, size_t len, unsigned int
 /* Builds header + body into out and returns the total length. */
 static size_t mk_raw(uint8_t *out, uint32_t type, const void *body, size_t len)
 {
-	struct vmbus_user_hdr h = { .type = type, .len = (uint32_t)(sizeof(h) + len) };
+	struct vmbus_user_hdr h = {.type = type, .len = (uint32_t)(sizeof(h) + len)};
 
 	memcpy(out, &h, sizeof(h));
 	memcpy(out + sizeof(h), body, len);
@@ -270,8 +278,8 @@ static void test_malformed(void **state)
 {
 	struct pair *p = *state;
 	uint8_t *b = malloc(VMBUS_USER_MAX_MSG), *raw = malloc(VMBUS_USER_MAX_MSG);
-	struct vmbus_user_mem mem = { .gpa = 0, .size = 0x1000 };
-	struct vmbus_user_channel_event ev = { .relid = 4 };
+	struct vmbus_user_mem mem = {.gpa = 0, .size = 0x1000};
+	struct vmbus_user_channel_event ev = {.relid = 4};
 	struct vmbus_user_hdr h;
 	size_t n;
 
@@ -364,7 +372,7 @@ static void test_malformed(void **state)
 	expect_bad(p, raw, mk_raw(raw, VMBUS_USER_CHANNEL_CLOSE, &ev, sizeof(ev)), 0);
 	expect_bad(p, raw, mk_raw(raw, VMBUS_USER_CHANNEL_CLOSED, &ev, sizeof(ev)), 0);
 	n = mk_raw(raw, VMBUS_USER_CHANNEL_FAILED, &ev, sizeof(ev));
-	assert_int_equal(vmbus_user_parse(raw, n, 0, &(struct vmbus_user_msg){ 0 }), 0);
+	assert_int_equal(vmbus_user_parse(raw, n, 0, &(struct vmbus_user_msg){0}), 0);
 	/* NIC_STATE larger than allowed */
 	memset(b, 0, 16);
 	b[0] = (VMBUS_USER_MAX_STATE + 1) & 0xff;
@@ -384,8 +392,8 @@ static void test_malformed(void **state)
 	expect_bad(p, raw, n, 0);
 	/* still in sync: a good message after all that */
 	assert_int_equal(vmbus_user_send(p->a, VMBUS_USER_GPADL_DEL, 0, 1, b, 8, NULL, 0), 0);
-	assert_int_equal(vmbus_user_recv(p->b, p->buf, VMBUS_USER_MAX_MSG,
-					 &(struct vmbus_user_msg){ 0 }), 0);
+	assert_int_equal(
+		vmbus_user_recv(p->b, p->buf, VMBUS_USER_MAX_MSG, &(struct vmbus_user_msg){0}), 0);
 	free(b);
 	free(raw);
 }
@@ -394,7 +402,7 @@ static void test_peer_close(void **state)
 {
 	struct pair *p = *state;
 	struct vmbus_user_msg m;
-	struct vmbus_user_gpadl_del del = { .gpadl = 1 };
+	struct vmbus_user_gpadl_del del = {.gpadl = 1};
 
 	fcntl(p->b, F_SETFL, O_NONBLOCK);
 	assert_int_equal(vmbus_user_recv(p->b, p->buf, VMBUS_USER_MAX_MSG, &m), -EAGAIN);
@@ -411,7 +419,8 @@ static void test_peer_close(void **state)
 		assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
 		close(sv[1]);
 		assert_int_equal(vmbus_user_send(sv[0], VMBUS_USER_GPADL_DEL, 0, 1, &del,
-						 sizeof(del), NULL, 0), -EPIPE);
+						 sizeof(del), NULL, 0),
+				 -EPIPE);
 		close(sv[0]);
 	}
 }

@@ -61,9 +61,10 @@ struct fake {
 static void fake_reply(struct fake *f, const struct vmbus_user_msg *m)
 {
 	if (m->hdr.type == VMBUS_USER_HELLO) {
-		uint8_t b[sizeof(struct vmbus_user_hello_reply) + sizeof(struct vmbus_user_nic_reply)];
-		struct vmbus_user_hello_reply r = { .version = VMBUS_USER_VERSION, .nr_nics = 1 };
-		struct vmbus_user_nic_reply nr = { .mac = { 0, 0x15, 0x5d, 1, 2, 3 } };
+		uint8_t b[sizeof(struct vmbus_user_hello_reply) +
+			  sizeof(struct vmbus_user_nic_reply)];
+		struct vmbus_user_hello_reply r = {.version = VMBUS_USER_VERSION, .nr_nics = 1};
+		struct vmbus_user_nic_reply nr = {.mac = {0, 0x15, 0x5d, 1, 2, 3}};
 
 		r.status = f->refuse ? -EPERM : 0;
 		snprintf(r.message, sizeof(r.message), "%s",
@@ -75,7 +76,7 @@ static void fake_reply(struct fake *f, const struct vmbus_user_msg *m)
 				0);
 	} else if (m->hdr.type == VMBUS_USER_CHANNEL_CLOSE && !f->silent_close) {
 		struct vmbus_user_channel_event ev;
-		struct vmbus_user_request rq = { .op = VMBUS_USER_REQ_SHUTDOWN };
+		struct vmbus_user_request rq = {.op = VMBUS_USER_REQ_SHUTDOWN};
 
 		if (f->request_on_close) /* arrives while the VM side waits for CLOSED */
 			vmbus_user_send(f->conn, VMBUS_USER_REQUEST, 0, 500, &rq, sizeof(rq), NULL,
@@ -111,7 +112,7 @@ static bool fake_serve(struct fake *f)
 	struct vmbus_user_msg m;
 
 	for (;;) {
-		struct pollfd p = { .fd = f->conn, .events = POLLIN };
+		struct pollfd p = {.fd = f->conn, .events = POLLIN};
 		int rc;
 
 		if (f->quit)
@@ -133,7 +134,7 @@ static void *fake_thread(void *arg)
 	struct fake *f = arg;
 
 	while (!f->quit) {
-		struct pollfd p = { .fd = f->lsock, .events = POLLIN };
+		struct pollfd p = {.fd = f->lsock, .events = POLLIN};
 		int c;
 
 		if (poll(&p, 1, 20) <= 0)
@@ -266,8 +267,13 @@ static void op_log(void *ctx, int level, const char *line)
 }
 
 static const struct vmm_vsd_ops ops = {
-	.doorbell = op_doorbell, .irqfd = op_irqfd, .sief_gpa = op_sief,
-	.shutdown = op_shutdown, .poweroff = op_poweroff, .status = op_status, .log = op_log,
+	.doorbell = op_doorbell,
+	.irqfd = op_irqfd,
+	.sief_gpa = op_sief,
+	.shutdown = op_shutdown,
+	.poweroff = op_poweroff,
+	.status = op_status,
+	.log = op_log,
 };
 
 static uint64_t mono_ms(void)
@@ -302,23 +308,32 @@ static bool have_n(struct env *e, unsigned packed)
 
 #define HAVE(type, n) ((n) << 8 | (type))
 
-static const struct vmm_vsd_nic nic0 = { .switch_name = "sw0", .port_name = "web",
-					 .mac = { 0, 0x15, 0x5d, 9, 8, 7 }, .vlan = 10,
-					 .mtu = 1500 };
+static const struct vmm_vsd_nic nic0 = {.switch_name = "sw0",
+					.port_name = "web",
+					.mac = {0, 0x15, 0x5d, 9, 8, 7},
+					.vlan = 10,
+					.mtu = 1500};
 
 static int setup(void **state)
 {
 	struct env *e = calloc(1, sizeof(*e));
-	struct vmbus_gsim_config gc = { .mem_size = 8u << 20 };
-	struct vmbus_host_config hc = { .nr_vcpus = 2 };
+	struct vmbus_gsim_config gc = {.mem_size = 8u << 20};
+	struct vmbus_host_config hc = {.nr_vcpus = 2};
 	static const struct vmm_vsd_region regions[2] = {
-		{ .gpa = 0, .size = 1u << 20, .offset = 0 },
-		{ .gpa = 4ull << 30, .size = 1u << 20, .offset = 1u << 20 },
+		{.gpa = 0, .size = 1u << 20, .offset = 0},
+		{.gpa = 4ull << 30, .size = 1u << 20, .offset = 1u << 20},
 	};
-	struct vmm_vsd_config c = { .vm_name = "vm1", .pid = 4242, .nr_vcpus = 2,
-				    .memory_mib = 8, .nics = &nic0, .nr_nics = 1,
-				    .regions = regions, .nr_regions = 2, .close_timeout_ms = 300,
-				    .retry_ms = 50, .status_ms = 100000 };
+	struct vmm_vsd_config c = {.vm_name = "vm1",
+				   .pid = 4242,
+				   .nr_vcpus = 2,
+				   .memory_mib = 8,
+				   .nics = &nic0,
+				   .nr_nics = 1,
+				   .regions = regions,
+				   .nr_regions = 2,
+				   .close_timeout_ms = 300,
+				   .retry_ms = 50,
+				   .status_ms = 100000};
 
 	assert_non_null(e);
 	for (int i = 0; i < 256; i++)
@@ -450,7 +465,7 @@ static void check_open(struct env *e, int i, uint32_t relid, uint32_t ring_gpadl
 static void test_nic_lifecycle(void **state)
 {
 	struct env *e = *state;
-	struct vmbus_user_request rq = { .op = VMBUS_USER_REQ_SHUTDOWN };
+	struct vmbus_user_request rq = {.op = VMBUS_USER_REQ_SHUTDOWN};
 	struct vmbus_user_gpadl g;
 	struct vmm_vsd_stats st;
 	uint32_t relid, buf_gpadl, ring_gpadl;
@@ -575,9 +590,8 @@ static void test_reconnect_replay(void **state)
 static void test_failed_timeout_poweroff(void **state)
 {
 	struct env *e = *state;
-	struct vmbus_user_channel_event ev = { .reason = -EPROTO,
-					       .message = "bad RNDIS offset" };
-	struct vmbus_user_request rq = { .op = VMBUS_USER_REQ_POWEROFF };
+	struct vmbus_user_channel_event ev = {.reason = -EPROTO, .message = "bad RNDIS offset"};
+	struct vmbus_user_request rq = {.op = VMBUS_USER_REQ_POWEROFF};
 	uint32_t relid, buf_gpadl;
 	struct vmm_vsd_stats st;
 	char err[256];
@@ -632,7 +646,7 @@ static void test_refused(void **state)
 
 static void test_bad_config(void **state)
 {
-	struct vmm_vsd_config c = { .path = "/x", .vm_name = "vm", .nics = &nic0, .nr_nics = 0 };
+	struct vmm_vsd_config c = {.path = "/x", .vm_name = "vm", .nics = &nic0, .nr_nics = 0};
 
 	(void)state;
 	errno = 0;
