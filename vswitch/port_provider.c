@@ -9,6 +9,7 @@
 static const struct vsw_port_class *const classes[] = {
 	&vsw_port_memif_class,	&vsw_port_pcap_class,	   &vsw_port_tap_class,
 	&vsw_port_ethdev_class, &vsw_port_vhostuser_class, &vsw_port_dummy_class,
+	&vsw_port_synth_class,
 };
 
 const struct vsw_port_class *vsw_port_class_find(const char *kind)
@@ -20,7 +21,7 @@ const struct vsw_port_class *vsw_port_class_find(const char *kind)
 	return NULL;
 }
 
-/* "dummy" is for tests: it is found, but not offered to users. */
+/* "dummy" is for tests and "synthetic" ports come with VMs: found, but not offered to users. */
 const char *vsw_port_kinds(void)
 {
 	return "memif|pcap|tap|ethdev|vhostuser";

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The port-kind provider interface (STYLE.md 1): every kind of switch port
- * (memif, pcap, tap, ethdev, vhostuser; the synthetic NIC later) is a table
+ * (memif, pcap, tap, ethdev, vhostuser, synthetic) is a table
  * of functions. The control thread opens and closes ports; the datapath
  * only calls the rx/tx burst functions, through the flat fast-path array
  * built from struct vsw_port_io.
@@ -35,6 +35,8 @@ struct vsw_port_params {
 	/* vhostuser */
 	const char *path;
 	bool server;
+	/* synthetic: the VM's NIC (struct vsw_synth, see port_synth.h) */
+	void *synth;
 	/* resources */
 	uint16_t n_txq;		/* transmit queues wanted: one per datapath lcore */
 	struct rte_mempool *pool;
@@ -86,5 +88,6 @@ extern const struct vsw_port_class vsw_port_ethdev_class;
 extern const struct vsw_port_class vsw_port_vhostuser_class;
 extern const struct vsw_port_class vsw_port_pcap_class;
 extern const struct vsw_port_class vsw_port_dummy_class;
+extern const struct vsw_port_class vsw_port_synth_class;
 
 #endif

@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "vsw_private.h"
+#include "vsw_vm.h"
 
 struct vsw_switch *vsw_find_switch(struct vsw *vsw, const char *name, struct ctl_err *err)
 {
@@ -589,6 +590,11 @@ struct vsw *vsw_create(const struct vsw_opts *opts, struct ctl_err *err)
 		ctl_err_set(err, EINVAL, "cannot start the datapath lcores");
 		goto err_free;
 	}
+	vsw->vms = vsw_vms_new();
+	if (!vsw->vms) {
+		ctl_err_set(err, ENOMEM, "out of memory");
+		goto err_free;
+	}
 	vsw->start_tsc = rte_rdtsc();
 	return vsw;
 
@@ -620,6 +626,7 @@ void vsw_destroy(struct vsw *vsw)
 		if (vsw->ports[i].used)
 			close_port(vsw, &vsw->ports[i]);
 	}
+	vsw_vms_free(vsw->vms);
 	vsw_dp_free(vsw->dp);
 	pol_ct_free(vsw->ct);
 	vsw_fdb_free(vsw->fdb);

@@ -107,6 +107,8 @@ struct vsw {
 	uint32_t last_age;
 	struct vsw_switch switches[VSW_MAX_SWITCHES];
 	struct vsw_port ports[VSW_MAX_PORTS];
+	struct vsw_vmbus *vmbus; /* the VM socket (vsw_vmbus.h), NULL without one */
+	struct vsw_vms *vms;	 /* VM records and vmm processes (vsw_vm.h) */
 };
 
 /* Lookups by name; NULL with err set ("switch: no switch named 'x'"). */

@@ -25,6 +25,8 @@
 #include "log.h"
 #include "vsw.h"
 #include "vsw_ctl.h"
+#include "vsw_vm.h"
+#include "vsw_vmbus.h"
 
 static volatile sig_atomic_t stop_signal;
 
@@ -35,6 +37,7 @@ static void on_signal(int sig)
 
 struct options {
 	const char *socket;
+	const char *vmbus_socket;
 	uint64_t dp_cpus;	/* datapath CPUs */
 	bool no_huge, foreground;
 	uint64_t fdb_size, ct_size, aging, n_mbufs, memory_mb;
@@ -48,9 +51,11 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vswitchd [--socket PATH] [--lcores CPULIST] [--no-huge] [--foreground]\n"
 		"                [--fdb-size N] [--conntrack-size N] [--aging SECONDS] [--mbufs N]\n"
-		"                [--memory MB]\n"
+		"                [--memory MB] [--vmbus-socket PATH]\n"
 		"                [--log-level error|warning|info|debug] [-- EAL ARGS]\n"
 		"  --socket PATH   control socket (default %s, env HVNET_SOCKET)\n"
+		"  --vmbus-socket PATH  socket VMs connect to (vmm --vswitchd; default: the control\n"
+		"                  socket's name with -vmbus before .sock)\n"
 		"  --lcores LIST   CPUs for the datapath loops, e.g. 1 or 2-3 (default: the last CPU)\n"
 		"  --no-huge       run DPDK without hugepages (slower; --memory MB of plain memory)\n"
 		"  --foreground    do not detach\n"
@@ -69,6 +74,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"conntrack-size", required_argument, NULL, 'C'},
 		{"mbufs", required_argument, NULL, 'm'},   {"memory", required_argument, NULL, 'M'},
 		{"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
+		{"vmbus-socket", required_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
 	struct ctl_err err;
@@ -77,6 +83,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 	while (!rc && (c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->socket = optarg; break;
+		case 'V': o->vmbus_socket = optarg; break;
 		case 'l': rc = ctl_parse_cpu_list("lcores", optarg, &o->dp_cpus, &err); break;
 		case 'n': o->no_huge = true; break;
 		case 'f': o->foreground = true; break;
@@ -164,11 +171,14 @@ static int detach(int *ready_fd)
 	return 0;
 }
 
-static void serve(struct ctl_server *srv, struct vsw *vsw)
+/* The control thread: vswitchctl requests, VM connections, periodic work. */
+static void serve(struct ctl_server *srv, struct vsw_vmbus *vb, struct vsw *vsw)
 {
 	while (!stop_signal) {
-		ctl_server_poll(srv, 100);
+		ctl_server_poll(srv, 20);
+		vsw_vmbus_poll(vb, 20);
 		vsw_tick(vsw);
+		vsw_vm_tick(vsw);
 	}
 }
 
@@ -179,6 +189,8 @@ int main(int argc, char **argv)
 	char *eal_argv[128], lcores[512], mem[16];
 	unsigned int lcore_ids[64], n_dp = 0, id;
 	struct ctl_server *srv = NULL;
+	struct vsw_vmbus *vb = NULL;
+	char vmbus_path[256];
 	struct vsw *vsw = NULL;
 	struct ctl_err err = {.msg = "unknown error"};
 	int n, ready_fd = -1, rc = 1;
@@ -209,22 +221,29 @@ int main(int argc, char **argv)
 	srv = ctl_server_create(ctl_socket_path(o.socket), vsw_ctl_handle, vsw, &err);
 	if (!srv)
 		goto out;
+	if (!o.vmbus_socket)
+		o.vmbus_socket = vsw_vmbus_default_path(ctl_socket_path(o.socket), vmbus_path,
+							sizeof(vmbus_path));
+	vb = vsw_vmbus_new(vsw, o.vmbus_socket, &err);
+	if (!vb)
+		goto out;
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	signal(SIGPIPE, SIG_IGN);
-	vsw_log(VSW_LOG_INFO, "hvnet %s ready: socket %s, %u datapath lcore(s) (%s)%s",
-		HVNET_VERSION, ctl_socket_path(o.socket), n_dp, lcores,
+	vsw_log(VSW_LOG_INFO, "hvnet %s ready: socket %s, VMs at %s, %u datapath lcore(s) (%s)%s",
+		HVNET_VERSION, ctl_socket_path(o.socket), o.vmbus_socket, n_dp, lcores,
 		o.no_huge ? ", no hugepages" : "");
 	if (ready_fd >= 0 && write(ready_fd, "R", 1) == 1) {
 		close(ready_fd);
 		ready_fd = -1;
 	}
-	serve(srv, vsw);
+	serve(srv, vb, vsw);
 	vsw_log(VSW_LOG_INFO, "signal %d: shutting down", (int)stop_signal);
 	rc = 0;
 out:
 	if (rc)
 		vsw_log(VSW_LOG_ERR, "%s", err.msg);
+	vsw_vmbus_free(vb);
 	ctl_server_free(srv);
 	vsw_destroy(vsw);
 	rte_eal_cleanup();

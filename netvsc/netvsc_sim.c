@@ -1,0 +1,692 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * netvsc-sim: a simulated VM with synthetic NICs, without KVM. It plays both
+ * the VM process (the vmbus-user side of vmm: shares its "guest memory"
+ * memfd, hands each NIC's channel to vswitchd, reconnects and replays when
+ * vswitchd restarts) and the guest's hv_netvsc driver (nvsc_gsim.h). Tests
+ * and benchmarks use it to drive vswitchd's synthetic ports natively.
+ *
+ *   netvsc-sim --vswitchd SOCK --nic SWITCH[,mac=MAC][,vlan=VID][,port=NAME][,mtu=N]...
+ *              [--name NAME] [--send N|--duration S] [--size BYTES] [--dst MAC]
+ *              [--rate PPS] [--expect N] [--timeout S] [--gpa-direct] [--vlan-ppi VID]
+ *              [--echo] [--json]
+ *
+ * Frames go out of NIC 0 to --dst (default broadcast); every NIC counts what
+ * it receives. Exit status: 0 when --expect frames arrived (or none were
+ * expected) and no NIC failed, 1 otherwise, 2 for bad usage.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nvsc_gsim.h"
+#include "vmbus_user.h"
+
+#define SIM_MAX_NICS 4
+#define PAGE	     4096u
+#define SIM_RELID    20u
+#define SIM_MAX_GPADLS 4
+#define SIM_RING_GPADL 0xe1e10u
+#define SIM_RING_PFNS 1024
+
+struct sim;
+
+struct sim_nic {
+	struct sim *sim;
+	unsigned int idx;
+	struct vmbus_user_nic req;
+	struct nvsc_gsim *g;
+	uint64_t gpa;		/* start of this NIC's memory */
+	uint64_t ring_pfns[SIM_RING_PFNS];
+	uint32_t ring_npfns, ring_out_offset;
+	struct {
+		uint32_t id, n;
+		uint64_t *pfns;
+	} gpadls[SIM_MAX_GPADLS];
+	unsigned int n_gpadls;
+	uint8_t state[VMBUS_USER_MAX_STATE];
+	uint32_t state_len;
+	char port[VMBUS_USER_NAME_LEN];
+	uint8_t mac[6];
+	bool ready_said, failed;
+	uint64_t rx, rx_bytes;
+};
+
+struct sim {
+	const char *sock_path, *name;
+	int fd, memfd;
+	uint8_t *mem;
+	uint64_t mem_size, sief_gpa;
+	unsigned int n_nics;
+	struct sim_nic nics[SIM_MAX_NICS];
+	uint32_t seq;
+	unsigned int reconnects;
+	uint8_t buf[VMBUS_USER_MAX_MSG] __attribute__((aligned(8)));
+	/* traffic */
+	int64_t send;
+	double duration, timeout, rate;
+	uint32_t size;
+	uint8_t dst[6];
+	uint64_t expect, tx, tx_busy;
+	bool gpa_direct, echo, json;
+	int vlan_ppi;
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = sig;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void __attribute__((format(printf, 1, 2))) die_usage(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "netvsc-sim: error: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+static int parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &end) != 6)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	return 0;
+}
+
+/* SWITCH[,mac=MAC][,vlan=VID][,port=NAME][,mtu=N] */
+static void parse_nic(const char *spec, struct vmbus_user_nic *n)
+{
+	char *copy = strdup(spec), *save = NULL, *tok;
+	bool first = true;
+
+	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = false) {
+		char *v = strchr(tok, '=');
+
+		if (first && !v) {
+			if (strlen(tok) >= sizeof(n->switch_name))
+				die_usage("nic: switch name '%s' is too long", tok);
+			strcpy(n->switch_name, tok);
+			continue;
+		}
+		if (!v)
+			die_usage("nic: '%s' is not KEY=VALUE (mac, vlan, port, mtu)", tok);
+		*v++ = 0;
+		if (!strcmp(tok, "mac") && parse_mac(v, n->mac) == 0)
+			continue;
+		if (!strcmp(tok, "vlan") && atoi(v) >= 1 && atoi(v) <= 4094) {
+			n->vlan = (uint16_t)atoi(v);
+			continue;
+		}
+		if (!strcmp(tok, "mtu") && atoi(v) >= 68 && atoi(v) <= 9000) {
+			n->mtu = (uint32_t)atoi(v);
+			continue;
+		}
+		if (!strcmp(tok, "port") && strlen(v) < sizeof(n->port_name)) {
+			strcpy(n->port_name, v);
+			continue;
+		}
+		die_usage("nic: bad option '%s' (mac=MAC, vlan=1..4094, port=NAME, mtu=68..9000)",
+			  tok);
+	}
+	if (!n->switch_name[0])
+		die_usage("nic: '%s' names no switch", spec);
+	free(copy);
+}
+
+/* ---- vmbus-user side ---- */
+
+static int sim_send(struct sim *s, uint32_t type, uint32_t nic, const void *body, size_t len,
+		    const int *fds, unsigned int nfds)
+{
+	if (s->fd < 0)
+		return -ENOTCONN;
+	return vmbus_user_send(s->fd, type, nic, ++s->seq, body, len, fds, nfds);
+}
+
+/* Sends one buffer GPADL of a NIC to vswitchd. */
+static int send_gpadl(struct sim *s, struct sim_nic *nic, unsigned int k)
+{
+	size_t len = sizeof(struct vmbus_user_gpadl) + nic->gpadls[k].n * sizeof(uint64_t);
+	struct vmbus_user_gpadl *g = malloc(len);
+	int rc;
+
+	if (!g)
+		return -ENOMEM;
+	g->gpadl = nic->gpadls[k].id;
+	g->npfns = nic->gpadls[k].n;
+	memcpy(g->pfns, nic->gpadls[k].pfns, nic->gpadls[k].n * sizeof(uint64_t));
+	rc = sim_send(s, VMBUS_USER_GPADL, nic->idx, g, len, NULL, 0);
+	free(g);
+	return rc;
+}
+
+/* nvsc_gsim transport: the guest created a GPADL. The ring's goes into CHANNEL_OPEN; the
+ * buffers' go to vswitchd at once (and again after a reconnect). */
+static int gpadl_cb(void *ctx, uint32_t id, const uint64_t *pfns, uint32_t n)
+{
+	struct sim_nic *nic = ctx;
+	unsigned int k = nic->n_gpadls;
+
+	if (id == SIM_RING_GPADL) {
+		if (n > SIM_RING_PFNS)
+			return -E2BIG;
+		memcpy(nic->ring_pfns, pfns, n * sizeof(*pfns));
+		nic->ring_npfns = n;
+		return 0;
+	}
+	if (k >= SIM_MAX_GPADLS)
+		return -ENOSPC;
+	nic->gpadls[k].pfns = malloc(n * sizeof(*pfns));
+	if (!nic->gpadls[k].pfns)
+		return -ENOMEM;
+	memcpy(nic->gpadls[k].pfns, pfns, n * sizeof(*pfns));
+	nic->gpadls[k].id = id;
+	nic->gpadls[k].n = n;
+	nic->n_gpadls++;
+	send_gpadl(nic->sim, nic, k);
+	return 0;
+}
+
+/* The doorbell: vswitchd polls the ring, so nothing needs to be rung here. */
+static void signal_cb(void *ctx)
+{
+	(void)ctx;
+}
+
+static void rx_cb(void *arg, const void *frame, uint32_t len)
+{
+	struct sim_nic *nic = arg;
+	struct sim *s = nic->sim;
+
+	nic->rx++;
+	nic->rx_bytes += len;
+	if (s->echo && len >= 14) {
+		uint8_t out[9216];
+
+		memcpy(out, (const uint8_t *)frame + 6, 6);
+		memcpy(out + 6, nic->mac, 6);
+		memcpy(out + 12, (const uint8_t *)frame + 12, len - 12);
+		nvsc_gsim_send(nic->g, out, len, NULL);
+	}
+}
+
+/* CHANNEL_OPEN of NIC i with a fresh doorbell and interrupt eventfd. */
+static int open_channel(struct sim *s, struct sim_nic *nic)
+{
+	size_t len = sizeof(struct vmbus_user_channel_open) + nic->ring_npfns * sizeof(uint64_t);
+	struct vmbus_user_channel_open *o = calloc(1, len);
+	int fds[2] = {eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+	int rc = -ENOMEM;
+
+	if (o && fds[0] >= 0 && fds[1] >= 0) {
+		o->relid = SIM_RELID + nic->idx;
+		o->conn_id = 0x1000 + o->relid;
+		o->ring_gpadl = nvsc_gsim_ring_gpadl(nic->g);
+		o->out_offset = nic->ring_out_offset;
+		o->npfns = nic->ring_npfns;
+		o->sief_gpa = s->sief_gpa;
+		o->vmbus_version = 0x50003;
+		memcpy(o->pfns, nic->ring_pfns, nic->ring_npfns * sizeof(uint64_t));
+		rc = sim_send(s, VMBUS_USER_CHANNEL_OPEN, nic->idx, o, len, fds, 2);
+	}
+	for (int k = 0; k < 2; k++) {
+		if (fds[k] >= 0)
+			close(fds[k]);
+	}
+	free(o);
+	return rc;
+}
+
+/* Connects and says HELLO; on refusal prints vswitchd's reason. 0, -errno. */
+static int sim_hello(struct sim *s, bool quiet)
+{
+	struct {
+		struct vmbus_user_hello h;
+		struct vmbus_user_nic nics[SIM_MAX_NICS];
+	} hello = {.h = {.version = VMBUS_USER_VERSION, .nr_nics = s->n_nics, .pid = (uint64_t)getpid(),
+			 .nr_vcpus = 1, .memory_mib = (uint32_t)(s->mem_size >> 20)}};
+	struct vmbus_user_msg m;
+	const struct vmbus_user_hello_reply *r;
+	int fd = vmbus_user_connect(s->sock_path), rc;
+	struct pollfd pfd;
+
+	if (fd < 0) {
+		if (!quiet)
+			fprintf(stderr, "netvsc-sim: cannot connect to %s: %s\n", s->sock_path,
+				strerror(-fd));
+		return fd;
+	}
+	s->fd = fd;
+	snprintf(hello.h.vm_name, sizeof(hello.h.vm_name), "%s", s->name);
+	for (unsigned int i = 0; i < s->n_nics; i++)
+		hello.nics[i] = s->nics[i].req;
+	rc = sim_send(s, VMBUS_USER_HELLO, 0, &hello,
+		      sizeof(hello.h) + s->n_nics * sizeof(hello.nics[0]), NULL, 0);
+	pfd = (struct pollfd){.fd = fd, .events = POLLIN};
+	if (rc == 0 && poll(&pfd, 1, 5000) <= 0)
+		rc = -ETIMEDOUT;
+	if (rc == 0)
+		rc = vmbus_user_recv(fd, s->buf, sizeof(s->buf), &m);
+	if (rc == 0 && m.hdr.type != VMBUS_USER_HELLO_REPLY)
+		rc = -EPROTO;
+	if (rc == 0) {
+		r = m.body;
+		if (r->status < 0) {
+			fprintf(stderr, "netvsc-sim: vswitchd refused the VM: %s\n", r->message);
+			rc = r->status;
+		}
+		for (unsigned int i = 0; rc == 0 && i < s->n_nics && i < r->nr_nics; i++) {
+			memcpy(s->nics[i].mac, r->nics[i].mac, 6);
+			snprintf(s->nics[i].port, sizeof(s->nics[i].port), "%s", r->nics[i].port_name);
+		}
+	}
+	if (rc < 0) {
+		close(fd);
+		s->fd = -1;
+		return rc;
+	}
+	/* from now on the main loop polls the socket */
+	return fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0 ? -errno : 0;
+}
+
+/* Shares the memory, restores saved NIC state and hands the channels over (at start and
+ * after every reconnect). */
+static int sim_attach(struct sim *s)
+{
+	struct vmbus_user_mem mem = {.gpa = 0, .size = s->mem_size};
+	int rc = sim_send(s, VMBUS_USER_MEM, 0, &mem, sizeof(mem), &s->memfd, 1);
+
+	for (unsigned int i = 0; rc == 0 && i < s->n_nics; i++) {
+		struct sim_nic *nic = &s->nics[i];
+
+		if (nic->state_len) {
+			struct {
+				struct vmbus_user_nic_state st;
+				uint8_t data[VMBUS_USER_MAX_STATE];
+			} st = {.st = {.len = nic->state_len}};
+
+			memcpy(st.data, nic->state, nic->state_len);
+			rc = sim_send(s, VMBUS_USER_NIC_STATE, i, &st, sizeof(st.st) + nic->state_len,
+				      NULL, 0);
+		}
+		for (unsigned int k = 0; rc == 0 && k < nic->n_gpadls; k++)
+			rc = send_gpadl(s, nic, k);
+		if (rc == 0)
+			rc = open_channel(s, nic);
+	}
+	return rc;
+}
+
+static void sim_disconnect(struct sim *s, const char *why)
+{
+	if (s->fd < 0)
+		return;
+	fprintf(stderr, "netvsc-sim: lost vswitchd (%s); reconnecting\n", why);
+	close(s->fd);
+	s->fd = -1;
+}
+
+/* Handles what vswitchd sent: NIC_STATE (kept for a reconnect), CHANNEL_FAILED. */
+static void sim_read(struct sim *s)
+{
+	for (;;) {
+		struct vmbus_user_msg m;
+		int rc = vmbus_user_recv(s->fd, s->buf, sizeof(s->buf), &m);
+
+		if (rc == -EAGAIN)
+			return;
+		if (rc < 0) {
+			sim_disconnect(s, rc == -ECONNRESET ? "closed" : strerror(-rc));
+			return;
+		}
+		for (unsigned int k = 0; k < m.nfds; k++)
+			close(m.fds[k]);
+		if (m.hdr.nic >= s->n_nics)
+			continue;
+		if (m.hdr.type == VMBUS_USER_NIC_STATE) {
+			const struct vmbus_user_nic_state *st = m.body;
+
+			memcpy(s->nics[m.hdr.nic].state, st->data, st->len);
+			s->nics[m.hdr.nic].state_len = st->len;
+		} else if (m.hdr.type == VMBUS_USER_CHANNEL_FAILED) {
+			const struct vmbus_user_channel_event *ev = m.body;
+
+			fprintf(stderr, "netvsc-sim: NIC %u channel failed: %s\n", m.hdr.nic,
+				ev->message);
+			s->nics[m.hdr.nic].failed = true;
+		}
+	}
+}
+
+static void sim_reconnect(struct sim *s)
+{
+	static double next;
+	double t = now_s();
+
+	if (t < next)
+		return;
+	next = t + 0.2;
+	if (sim_hello(s, true) < 0)
+		return;
+	if (sim_attach(s) < 0) {
+		sim_disconnect(s, "replay failed");
+		return;
+	}
+	s->reconnects++;
+	fprintf(stderr, "netvsc-sim: reconnected to vswitchd (replayed memory, state, channels)\n");
+}
+
+/* ---- setup ---- */
+
+static int sim_setup(struct sim *s)
+{
+	struct nvsc_gsim_config cfg = {.rx = rx_cb, .ring_gpadl = SIM_RING_GPADL};
+	uint64_t per, off = PAGE; /* page 0: SIEF page */
+
+	cfg.mtu = 9000;
+	per = (nvsc_gsim_mem_needed(&cfg) + PAGE - 1) / PAGE * PAGE;
+	s->mem_size = (off + per * s->n_nics + (2u << 20) - 1) / (2u << 20) * (2u << 20);
+	s->memfd = memfd_create("netvsc-sim", MFD_CLOEXEC);
+	if (s->memfd < 0 || ftruncate(s->memfd, (off_t)s->mem_size) < 0)
+		return -errno;
+	s->mem = mmap(NULL, s->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->memfd, 0);
+	if (s->mem == MAP_FAILED)
+		return -errno;
+	s->sief_gpa = 0;
+	for (unsigned int i = 0; i < s->n_nics; i++, off += per) {
+		struct sim_nic *nic = &s->nics[i];
+		struct nvsc_gsim_transport t = {.ctx = nic, .mem = s->mem + off, .gpa_base = off,
+						.mem_size = per, .create_gpadl = gpadl_cb,
+						.signal_host = signal_cb};
+		size_t ring_size;
+
+		nic->sim = s;
+		nic->idx = i;
+		nic->gpa = off;
+		cfg.mtu = nic->req.mtu ? nic->req.mtu : 1500;
+		cfg.gpa_direct = s->gpa_direct;
+		cfg.rx_arg = nic;
+		nic->g = nvsc_gsim_create(&t, &cfg);
+		if (!nic->g)
+			return -errno;
+		nvsc_gsim_ring(nic->g, true, &ring_size);
+		nic->ring_out_offset = (uint32_t)(ring_size / PAGE);
+	}
+	return 0;
+}
+
+/* ---- traffic ---- */
+
+static bool all_ready(struct sim *s)
+{
+	for (unsigned int i = 0; i < s->n_nics; i++) {
+		if (!nvsc_gsim_ready(s->nics[i].g))
+			return false;
+	}
+	return true;
+}
+
+static uint64_t rx_total(const struct sim *s)
+{
+	uint64_t n = 0;
+
+	for (unsigned int i = 0; i < s->n_nics; i++)
+		n += s->nics[i].rx;
+	return n;
+}
+
+/* Sends what the rate allows now; false when sending is finished. */
+static bool send_some(struct sim *s, double t0, double t)
+{
+	struct sim_nic *nic = &s->nics[0];
+	struct nvsc_gsim_tx opt = {.has_vlan = s->vlan_ppi > 0, .vlan_tci = (uint16_t)s->vlan_ppi};
+	uint8_t f[9216] = {0};
+	uint64_t due;
+
+	if ((s->send >= 0 && s->tx >= (uint64_t)s->send) || (s->duration > 0 && t - t0 >= s->duration))
+		return false;
+	due = s->rate > 0 ? (uint64_t)((t - t0) * s->rate) + 1 : s->tx + 64;
+	if (s->send >= 0 && due > (uint64_t)s->send)
+		due = (uint64_t)s->send;
+	memcpy(f, s->dst, 6);
+	memcpy(f + 6, nic->mac, 6);
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	while (s->tx < due) {
+		memcpy(f + 14, &s->tx, sizeof(s->tx));
+		if (nvsc_gsim_send(nic->g, f, s->size, s->vlan_ppi > 0 ? &opt : NULL) < 0) {
+			s->tx_busy++;
+			break;
+		}
+		s->tx++;
+	}
+	return true;
+}
+
+static void report(struct sim *s, double elapsed, bool ok)
+{
+	if (!s->json) {
+		fprintf(stderr, "netvsc-sim: %s: sent %" PRIu64 ", received %" PRIu64
+				" in %.3f s (%.3f / %.3f Mpps), %u reconnect(s)\n",
+			ok ? "ok" : "FAILED", s->tx, rx_total(s), elapsed,
+			elapsed > 0 ? (double)s->tx / elapsed / 1e6 : 0,
+			elapsed > 0 ? (double)rx_total(s) / elapsed / 1e6 : 0, s->reconnects);
+		return;
+	}
+	printf("{\"name\": \"%s\", \"ok\": %s, \"elapsed_s\": %.6f, \"tx\": %" PRIu64
+	       ", \"rx\": %" PRIu64 ", \"tx_busy\": %" PRIu64 ", \"reconnects\": %u, \"size\": %u, "
+	       "\"tx_pps\": %.1f, \"rx_pps\": %.1f, \"nics\": [",
+	       s->name, ok ? "true" : "false", elapsed, s->tx, rx_total(s), s->tx_busy,
+	       s->reconnects, s->size, elapsed > 0 ? (double)s->tx / elapsed : 0,
+	       elapsed > 0 ? (double)rx_total(s) / elapsed : 0);
+	for (unsigned int i = 0; i < s->n_nics; i++) {
+		struct nvsc_gsim_stats st;
+		const uint8_t *m = s->nics[i].mac;
+
+		nvsc_gsim_get_stats(s->nics[i].g, &st);
+		printf("%s{\"port\": \"%s\", \"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", "
+		       "\"rx\": %" PRIu64 ", \"rx_bytes\": %" PRIu64 ", \"nvsp_version\": %u, "
+		       "\"link_changes\": %" PRIu64 ", \"link_up\": %s, \"failed\": %s}",
+		       i ? ", " : "", s->nics[i].port, m[0], m[1], m[2], m[3], m[4], m[5],
+		       s->nics[i].rx, s->nics[i].rx_bytes, st.nvsp_version, st.link_changes,
+		       st.link_up ? "true" : "false", s->nics[i].failed ? "true" : "false");
+	}
+	printf("]}\n");
+	fflush(stdout);
+}
+
+/* Polls the NICs; false when one failed for good. */
+static bool poll_nics(struct sim *s)
+{
+	for (unsigned int i = 0; i < s->n_nics; i++) {
+		struct sim_nic *nic = &s->nics[i];
+
+		if (nvsc_gsim_poll(nic->g, 256) < 0) {
+			fprintf(stderr, "netvsc-sim: NIC %u: %s\n", i, nvsc_gsim_error(nic->g));
+			nic->failed = true;
+			return false;
+		}
+		if (!nic->ready_said && nvsc_gsim_ready(nic->g)) {
+			struct nvsc_gsim_stats st;
+
+			nvsc_gsim_get_stats(nic->g, &st);
+			fprintf(stderr, "netvsc-sim: NIC %u ready: port %s, NVSP 0x%x, MTU %u\n", i,
+				nic->port, st.nvsp_version, st.host_mtu);
+			nic->ready_said = true;
+		}
+	}
+	return true;
+}
+
+static int run(struct sim *s)
+{
+	double start = now_s(), t0 = 0, t, last = 0;
+	bool sending = s->send != 0 || s->duration > 0, ok = true;
+
+	for (unsigned int i = 0; i < s->n_nics; i++) {
+		if (nvsc_gsim_start(s->nics[i].g) < 0)
+			return 1;
+	}
+	while (!stop) {
+		t = now_s();
+		if (s->fd >= 0)
+			sim_read(s);
+		else
+			sim_reconnect(s);
+		if (!poll_nics(s)) {
+			ok = false;
+			break;
+		}
+		if (t0 == 0 && all_ready(s))
+			t0 = t;
+		if (t0 > 0 && sending)
+			sending = send_some(s, t0, t);
+		if (t0 > 0 && !sending && rx_total(s) >= s->expect &&
+		    (s->expect || s->send != 0 || s->duration > 0)) {
+			/* let the last completions drain */
+			if (last == 0)
+				last = t;
+			else if (t - last > 0.05)
+				break;
+		}
+		if (s->timeout > 0 && t - start > s->timeout) {
+			fprintf(stderr, "netvsc-sim: timeout after %.0f s (%s)\n", s->timeout,
+				t0 == 0 ? "handshake not done" : "traffic not complete");
+			ok = false;
+			break;
+		}
+		if (!sending && s->rate == 0)
+			usleep(s->expect || s->send ? 0 : 1000);
+	}
+	for (unsigned int i = 0; i < s->n_nics; i++)
+		ok &= !s->nics[i].failed;
+	ok &= rx_total(s) >= s->expect;
+	report(s, t0 > 0 ? now_s() - t0 : 0, ok);
+	return ok ? 0 : 1;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: netvsc-sim --vswitchd SOCK --nic SWITCH[,mac=MAC][,vlan=VID][,port=NAME]"
+		"[,mtu=N]...\n"
+		"                  [--name NAME] [--send N] [--duration S] [--size BYTES] [--dst MAC]\n"
+		"                  [--rate PPS] [--expect N] [--timeout S] [--gpa-direct]\n"
+		"                  [--vlan-ppi VID] [--echo] [--json]\n"
+		"A simulated VM (no KVM): its NICs' hv_netvsc-like drivers talk NVSP/RNDIS to\n"
+		"vswitchd over the vmbus-user socket. Frames leave NIC 0 for --dst (broadcast);\n"
+		"--send -1 with --duration sends for that long; --echo reflects what arrives.\n"
+		"Without traffic options it stays up (Ctrl-C ends it).\n");
+}
+
+static double parse_num(const char *opt, const char *v, double lo, double hi)
+{
+	char *end;
+	double d = strtod(v, &end);
+
+	if (*v == 0 || *end || d < lo || d > hi) {
+		fprintf(stderr, "netvsc-sim: error: %s: '%s' is not a number in %g..%g\n", opt, v,
+			lo, hi);
+		exit(2);
+	}
+	return d;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"vswitchd", required_argument, NULL, 'S'}, {"nic", required_argument, NULL, 'n'},
+		{"name", required_argument, NULL, 'N'},	    {"send", required_argument, NULL, 's'},
+		{"duration", required_argument, NULL, 'd'}, {"size", required_argument, NULL, 'z'},
+		{"dst", required_argument, NULL, 'D'},	    {"rate", required_argument, NULL, 'r'},
+		{"expect", required_argument, NULL, 'e'},   {"timeout", required_argument, NULL, 't'},
+		{"gpa-direct", no_argument, NULL, 'g'},	    {"vlan-ppi", required_argument, NULL, 'v'},
+		{"echo", no_argument, NULL, 'E'},	    {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+	};
+	static struct sim s = {.fd = -1, .memfd = -1, .size = 64, .timeout = 30,
+			       .dst = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
+	char name[VMBUS_USER_NAME_LEN];
+	int c, rc;
+
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'S': s.sock_path = optarg; break;
+		case 'n':
+			if (s.n_nics == SIM_MAX_NICS)
+				die_usage("nic: at most %d NICs", SIM_MAX_NICS);
+			parse_nic(optarg, &s.nics[s.n_nics++].req);
+			break;
+		case 'N': s.name = optarg; break;
+		case 's': s.send = (int64_t)parse_num("send", optarg, -1, 1e12); break;
+		case 'd': s.duration = parse_num("duration", optarg, 0, 86400); break;
+		case 'z': s.size = (uint32_t)parse_num("size", optarg, 60, 9014); break;
+		case 'D':
+			if (parse_mac(optarg, s.dst) < 0)
+				die_usage("dst: '%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", optarg);
+			break;
+		case 'r': s.rate = parse_num("rate", optarg, 0, 1e9); break;
+		case 'e': s.expect = (uint64_t)parse_num("expect", optarg, 0, 1e12); break;
+		case 't': s.timeout = parse_num("timeout", optarg, 0, 86400); break;
+		case 'g': s.gpa_direct = true; break;
+		case 'v': s.vlan_ppi = (int)parse_num("vlan-ppi", optarg, 1, 4094); break;
+		case 'E': s.echo = true; break;
+		case 'j': s.json = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (!s.sock_path || !s.n_nics || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (s.duration > 0 && s.send == 0)
+		s.send = -1;
+	if (!s.name) {
+		snprintf(name, sizeof(name), "sim-%d", (int)getpid());
+		s.name = name;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	rc = sim_setup(&s);
+	if (rc < 0) {
+		fprintf(stderr, "netvsc-sim: setup failed: %s\n", strerror(-rc));
+		return 1;
+	}
+	if (sim_hello(&s, false) < 0 || sim_attach(&s) < 0)
+		return 1;
+	return run(&s);
+}
