@@ -12,6 +12,7 @@
 
 #include "vsw_ctl.h"
 #include "vsw_private.h"
+#include "vsw_vm.h"
 
 /* Reports a field the way users type it: "memif_id" -> "memif-id". */
 static const char *field(const char *key, char buf[64])
@@ -683,6 +684,138 @@ static json_t *cmd_ext_list(struct vsw *vsw, json_t *args, struct ctl_err *err)
 	return vsw_ext_json(vsw, sw, err);
 }
 
+/* Reads an optional whole number in [min, max] (unit for the message, e.g. " MiB"). */
+static int arg_range(json_t *args, const char *key, json_int_t min, json_int_t max,
+		     const char *unit, json_int_t *out, struct ctl_err *err)
+{
+	json_t *v = json_object_get(args, key);
+	char f[64];
+
+	*out = 0;
+	if (!v)
+		return 0;
+	if (!json_is_integer(v))
+		return ctl_err_set(err, EINVAL, "%s: want a whole number %lld-%lld%s", field(key, f),
+				   (long long)min, (long long)max, unit);
+	*out = json_integer_value(v);
+	if (*out < min || *out > max)
+		return ctl_err_set(err, EINVAL, "%s: want %lld-%lld%s, got %lld", field(key, f),
+				   (long long)min, (long long)max, unit, (long long)*out);
+	return 0;
+}
+
+/* vm.create's "nic": an array of "SWITCH[,mac=MAC][,vlan=VID]" strings. */
+static int arg_nics(json_t *args, struct vsw_vm_params *p, struct ctl_err *err)
+{
+	json_t *list = json_object_get(args, "nic"), *v;
+	size_t i;
+
+	if (!list)
+		return 0;
+	if (!json_is_array(list))
+		return ctl_err_set(err, EINVAL, "nic: want an array of SWITCH[,mac=MAC][,vlan=VID]");
+	if (json_array_size(list) > VSW_VM_MAX_NICS)
+		return ctl_err_set(err, EINVAL, "nic: at most %d NICs, got %zu", VSW_VM_MAX_NICS,
+				   json_array_size(list));
+	json_array_foreach(list, i, v) {
+		if (!json_is_string(v))
+			return ctl_err_set(err, EINVAL, "nic: want SWITCH[,mac=MAC][,vlan=VID] strings");
+		if (vsw_vm_parse_nic(json_string_value(v), &p->nics[i], err))
+			return -EINVAL;
+	}
+	p->n_nics = (unsigned int)json_array_size(list);
+	return 0;
+}
+
+static json_t *cmd_vm_create(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"name", "kernel", "initrd", "cmdline", "memory",
+					   "cpus", "nic", "disk", NULL};
+	struct vsw_vm_params p = {0};
+	json_int_t mem, cpus;
+
+	if (check_keys(args, keys, err) || arg_str(args, "name", true, &p.name, err) ||
+	    arg_str(args, "kernel", true, &p.kernel, err) ||
+	    arg_str(args, "initrd", false, &p.initrd, err) ||
+	    arg_str(args, "cmdline", false, &p.cmdline, err) ||
+	    arg_str(args, "disk", false, &p.disk, err) ||
+	    arg_range(args, "memory", VSW_VM_MEMORY_MIN, VSW_VM_MEMORY_MAX, " MiB", &mem, err) ||
+	    arg_range(args, "cpus", 1, VSW_VM_CPUS_MAX, "", &cpus, err) || arg_nics(args, &p, err))
+		return NULL;
+	p.memory_mib = (uint32_t)mem;
+	p.cpus = (uint32_t)cpus;
+	if (vsw_vm_create(vsw, &p, err))
+		return NULL;
+	return vsw_vm_json(vsw, p.name, err);
+}
+
+/* The commands that take only a VM name. */
+static json_t *cmd_vm_named(struct vsw *vsw, const char *cmd, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"name", NULL};
+	const char *name;
+
+	if (check_keys(args, keys, err) || arg_str(args, "name", true, &name, err))
+		return NULL;
+	if (!strcmp(cmd, "vm.start"))
+		return vsw_vm_start(vsw, name, err) ? NULL : vsw_vm_json(vsw, name, err);
+	if (!strcmp(cmd, "vm.del"))
+		return vsw_vm_del(vsw, name, err) ? NULL : ok();
+	return vsw_vm_json(vsw, name, err);
+}
+
+static json_t *cmd_vm_start(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	return cmd_vm_named(vsw, "vm.start", args, err);
+}
+
+static json_t *cmd_vm_del(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	return cmd_vm_named(vsw, "vm.del", args, err);
+}
+
+static json_t *cmd_vm_show(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	return cmd_vm_named(vsw, "vm.show", args, err);
+}
+
+static json_t *cmd_vm_list(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {NULL};
+
+	return check_keys(args, keys, err) ? NULL : vsw_vm_list_json(vsw);
+}
+
+/* vm.shutdown, vm.stop and vm.console answer later, on the connection they take over. */
+static json_t *cmd_vm_deferred(struct vsw *vsw, const char *cmd, json_t *args,
+			       struct ctl_conn *conn, struct ctl_err *err)
+{
+	static const char *const shutdown_keys[] = {"name", "wait", "timeout", NULL};
+	static const char *const console_keys[] = {"name", "follow", NULL};
+	static const char *const stop_keys[] = {"name", NULL};
+	bool shutdown = !strcmp(cmd, "vm.shutdown"), console = !strcmp(cmd, "vm.console");
+	json_t *follow = json_object_get(args, "follow");
+	const char *name;
+	json_int_t timeout;
+	bool wait;
+
+	if (check_keys(args, shutdown ? shutdown_keys : console ? console_keys : stop_keys, err) ||
+	    arg_str(args, "name", true, &name, err) || arg_bool(args, "wait", &wait, err) ||
+	    arg_range(args, "timeout", 1, 3600, " seconds", &timeout, err))
+		return NULL;
+	if (follow && !json_is_boolean(follow)) {
+		ctl_err_set(err, EINVAL, "follow: want true or false");
+		return NULL;
+	}
+	if (!timeout)
+		timeout = wait ? 60 : 10;
+	if ((shutdown && vsw_vm_shutdown(vsw, name, wait, (unsigned int)timeout, conn, err)) ||
+	    (console && vsw_vm_console(vsw, name, !follow || json_is_true(follow), conn, err)) ||
+	    (!shutdown && !console && vsw_vm_stop(vsw, name, conn, err)))
+		return NULL;
+	return json_object(); /* not sent: the connection answers later */
+}
+
 static const struct {
 	const char *name;
 	json_t *(*fn)(struct vsw *vsw, json_t *args, struct ctl_err *err);
@@ -701,6 +834,9 @@ static const struct {
 	{"conntrack.show", cmd_conntrack_show}, {"conntrack.flush", cmd_conntrack_flush},
 	{"ext.add", cmd_ext_add},	  {"ext.del", cmd_ext_del},
 	{"ext.list", cmd_ext_list},
+	{"vm.create", cmd_vm_create},	  {"vm.start", cmd_vm_start},
+	{"vm.del", cmd_vm_del},		  {"vm.list", cmd_vm_list},
+	{"vm.show", cmd_vm_show},
 };
 
 /* capture streams on the connection instead of answering (see capture.h). */
@@ -744,6 +880,8 @@ json_t *vsw_ctl_handle(void *ctx, const char *cmd, json_t *args, struct ctl_conn
 {
 	if (!strcmp(cmd, "capture"))
 		return cmd_capture(ctx, args, conn, err);
+	if (!strcmp(cmd, "vm.shutdown") || !strcmp(cmd, "vm.stop") || !strcmp(cmd, "vm.console"))
+		return cmd_vm_deferred(ctx, cmd, args, conn, err);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (!strcmp(commands[i].name, cmd))
 			return commands[i].fn(ctx, args, err);
