@@ -94,7 +94,12 @@ struct vsw_vms {
 	unsigned int n_waiters;
 	struct vm_console consoles[VM_CONSOLES_MAX];
 	unsigned int n_consoles;
+	bool loaded; /* vms.json read */
 };
+
+static void defs_load_once(struct vsw *vsw);
+static void defs_save(struct vsw *vsw);
+static bool foreign_gone(pid_t pid);
 
 static uint64_t now_ms(void)
 {
@@ -126,6 +131,7 @@ static void record_clear(struct vsw_vm *vm)
 
 static struct vsw_vm *find_vm(struct vsw *vsw, const char *name, struct ctl_err *err)
 {
+	defs_load_once(vsw);
 	for (unsigned int i = 0; name && vsw->vms && i < VSW_VM_MAX; i++) {
 		if (vsw->vms->vm[i].used && !strcmp(vsw->vms->vm[i].name, name))
 			return &vsw->vms->vm[i];
@@ -246,9 +252,6 @@ static int check_nics(struct vsw *vsw, const struct vsw_vm_params *p, struct ctl
 {
 	char m[18];
 
-	if (p->n_nics > VSW_VM_MAX_NICS)
-		return ctl_err_set(err, EINVAL, "nic: at most %d NICs, got %u", VSW_VM_MAX_NICS,
-				   p->n_nics);
 	for (unsigned int i = 0; i < p->n_nics; i++) {
 		const struct vsw_vm_nic *n = &p->nics[i];
 		const struct vsw_vm *other = n->has_mac ? mac_user(vsw, n->mac) : NULL;
@@ -268,7 +271,13 @@ static int check_nics(struct vsw *vsw, const struct vsw_vm_params *p, struct ctl
 	return 0;
 }
 
-static int check_params(struct vsw *vsw, const struct vsw_vm_params *p, struct ctl_err *err)
+/*
+ * Checks a definition. strict (vm create) also checks the files, that the
+ * switches exist and that the MACs are free; a definition restored from
+ * vms.json gets those checks at vm start.
+ */
+static int check_params(struct vsw *vsw, const struct vsw_vm_params *p, bool strict,
+			struct ctl_err *err)
 {
 	if (ctl_parse_name("vm", p->name, VSW_VM_NAME_MAX, err))
 		return -EINVAL;
@@ -276,8 +285,8 @@ static int check_params(struct vsw *vsw, const struct vsw_vm_params *p, struct c
 		return ctl_err_set(err, EEXIST, "vm: a VM named '%s' exists already", p->name);
 	if (!p->kernel)
 		return ctl_err_set(err, EINVAL, "kernel: required");
-	if (check_file("kernel", p->kernel, err) || check_file("initrd", p->initrd, err) ||
-	    check_file("disk", p->disk, err))
+	if (strict && (check_file("kernel", p->kernel, err) || check_file("initrd", p->initrd, err) ||
+		       check_file("disk", p->disk, err)))
 		return -EINVAL;
 	if (p->cmdline && strlen(p->cmdline) > 2048)
 		return ctl_err_set(err, EINVAL, "cmdline: at most 2048 characters, got %zu",
@@ -287,7 +296,10 @@ static int check_params(struct vsw *vsw, const struct vsw_vm_params *p, struct c
 				   VSW_VM_MEMORY_MAX, p->memory_mib);
 	if (p->cpus > VSW_VM_CPUS_MAX)
 		return ctl_err_set(err, EINVAL, "cpus: want 1-%d, got %u", VSW_VM_CPUS_MAX, p->cpus);
-	return check_nics(vsw, p, err);
+	if (p->n_nics > VSW_VM_MAX_NICS)
+		return ctl_err_set(err, EINVAL, "nic: at most %d NICs, got %u", VSW_VM_MAX_NICS,
+				   p->n_nics);
+	return strict ? check_nics(vsw, p, err) : 0;
 }
 
 static char *dup_opt(const char *s, bool *fail)
@@ -298,23 +310,24 @@ static char *dup_opt(const char *s, bool *fail)
 	return d;
 }
 
-int vsw_vm_create(struct vsw *vsw, const struct vsw_vm_params *p, struct ctl_err *err)
+/* Adds the record of a checked definition. */
+static struct vsw_vm *define(struct vsw *vsw, const struct vsw_vm_params *p, struct ctl_err *err)
 {
-	struct vsw_vm *vm;
+	struct vsw_vm *vm = free_record(vsw);
 	bool nomem = false;
 
-	if (check_params(vsw, p, err))
-		return -EINVAL;
-	vm = free_record(vsw);
-	if (!vm)
-		return ctl_err_set(err, ENOSPC, "vm: at most %d VMs", VSW_VM_MAX);
+	if (!vm) {
+		ctl_err_set(err, ENOSPC, "vm: at most %d VMs", VSW_VM_MAX);
+		return NULL;
+	}
 	vm->kernel = dup_opt(p->kernel, &nomem);
 	vm->initrd = dup_opt(p->initrd, &nomem);
 	vm->cmdline = dup_opt(p->cmdline, &nomem);
 	vm->disk = dup_opt(p->disk, &nomem);
 	if (nomem) {
 		record_clear(vm);
-		return ctl_err_set(err, ENOMEM, "out of memory");
+		ctl_err_set(err, ENOMEM, "out of memory");
+		return NULL;
 	}
 	snprintf(vm->name, sizeof(vm->name), "%s", p->name);
 	vm->memory_mib = p->memory_mib ? p->memory_mib : 256;
@@ -324,8 +337,21 @@ int vsw_vm_create(struct vsw *vsw, const struct vsw_vm_params *p, struct ctl_err
 	vm->managed = true;
 	vm->heartbeat = -1;
 	vm->used = true;
+	return vm;
+}
+
+int vsw_vm_create(struct vsw *vsw, const struct vsw_vm_params *p, struct ctl_err *err)
+{
+	struct vsw_vm *vm;
+
+	if (check_params(vsw, p, true, err))
+		return -EINVAL;
+	vm = define(vsw, p, err);
+	if (!vm)
+		return -ENOMEM;
 	vsw_log(VSW_LOG_INFO, "vm %s: created (%u MiB, %u vCPU, %u NIC)", vm->name, vm->memory_mib,
 		vm->cpus, vm->n_nics);
+	defs_save(vsw);
 	return 0;
 }
 
@@ -409,6 +435,158 @@ static void nic_arg(const struct vsw_vm_nic *n, char *buf, size_t len)
 	}
 	if (n->vlan)
 		snprintf(buf + pos, len - pos, ",vlan=%u", n->vlan);
+}
+
+/* ---- definitions kept beside the sockets across vswitchd restarts ---- */
+
+static void defs_path(struct vsw *vsw, char *buf, size_t len)
+{
+	char dir[PATH_MAX - 64];
+
+	run_dir(vsw, dir, sizeof(dir));
+	snprintf(buf, len, "%s/vms.json", dir);
+}
+
+static void set_str(json_t *o, const char *key, const char *s)
+{
+	if (s)
+		json_object_set_new(o, key, json_string(s));
+}
+
+/* A definition as vm.create's arguments, plus the pid of its running vmm. */
+static json_t *def_json(const struct vsw_vm *vm)
+{
+	json_t *o = json_pack("{s:s,s:s,s:i,s:i,s:i,s:[]}", "name", vm->name, "kernel", vm->kernel,
+			      "memory", (int)vm->memory_mib, "cpus", (int)vm->cpus, "pid",
+			      vm->state != VM_OFF ? (int)vm->pid : 0, "nic");
+	char spec[64];
+
+	if (!o)
+		return NULL;
+	set_str(o, "initrd", vm->initrd);
+	set_str(o, "cmdline", vm->cmdline);
+	set_str(o, "disk", vm->disk);
+	for (unsigned int i = 0; i < vm->n_nics; i++) {
+		nic_arg(&vm->nics[i], spec, sizeof(spec));
+		json_array_append_new(json_object_get(o, "nic"), json_string(spec));
+	}
+	return o;
+}
+
+/* Writes every managed VM's definition to vms.json (mode 0600: command lines may be secret). */
+static void defs_save(struct vsw *vsw)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 8];
+	json_t *all = json_array(), *o;
+	int fd = -1;
+
+	for (unsigned int i = 0; all && i < VSW_VM_MAX; i++) {
+		if (vsw->vms->vm[i].used && vsw->vms->vm[i].managed)
+			json_array_append_new(all, def_json(&vsw->vms->vm[i]));
+	}
+	o = json_pack("{s:o}", "vms", all);
+	defs_path(vsw, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+	if (o)
+		fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || json_dumpfd(o, fd, JSON_INDENT(1)) || fsync(fd) || rename(tmp, path))
+		vsw_log(VSW_LOG_WARN, "vm: cannot save the VM definitions to %s: %s", path,
+			strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	json_decref(o);
+}
+
+static const char *jstr(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+static uint32_t juint(json_t *o, const char *key)
+{
+	json_t *v = json_object_get(o, key);
+
+	return json_is_integer(v) && json_integer_value(v) > 0 &&
+			       json_integer_value(v) <= INT_MAX
+		       ? (uint32_t)json_integer_value(v)
+		       : 0;
+}
+
+/* True when pid is a live process whose command line has "--name NAME" (our vmm). */
+static bool is_vmm_of(pid_t pid, const char *name)
+{
+	char path[64], buf[8192];
+	size_t want = strlen(name) + 8;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	for (ssize_t i = 0; n > 0 && i + (ssize_t)want <= n; i++) {
+		if ((i == 0 || buf[i - 1] == '\0') && !memcmp(buf + i, "--name", 7) &&
+		    !memcmp(buf + i + 7, name, want - 7))
+			return !foreign_gone(pid);
+	}
+	return false;
+}
+
+/* Restores one definition; a vmm of it that still runs is adopted. */
+static void def_load(struct vsw *vsw, json_t *d)
+{
+	struct vsw_vm_params p = {.name = jstr(d, "name"), .kernel = jstr(d, "kernel"),
+				  .initrd = jstr(d, "initrd"), .cmdline = jstr(d, "cmdline"),
+				  .disk = jstr(d, "disk"), .memory_mib = juint(d, "memory"),
+				  .cpus = juint(d, "cpus")};
+	json_t *nics = json_object_get(d, "nic"), *v;
+	struct ctl_err err = {.msg = "malformed entry"};
+	pid_t pid = (pid_t)juint(d, "pid");
+	struct vsw_vm *vm = NULL;
+	size_t i;
+
+	p.n_nics = (unsigned int)json_array_size(nics);
+	json_array_foreach(nics, i, v) {
+		if (i >= VSW_VM_MAX_NICS || vsw_vm_parse_nic(json_string_value(v), &p.nics[i], &err))
+			goto err_skip;
+	}
+	if (check_params(vsw, &p, false, &err) || !(vm = define(vsw, &p, &err)))
+		goto err_skip;
+	if (pid > 0 && is_vmm_of(pid, vm->name)) {
+		vm->pid = pid;
+		vm->state = VM_RUNNING;
+		vm->started_ms = now_ms();
+	}
+	vsw_log(VSW_LOG_INFO, "vm %s: definition restored%s", vm->name,
+		vm->pid ? ", its vmm still runs" : "");
+	return;
+
+err_skip:
+	vsw_log(VSW_LOG_WARN, "vm: skipping a definition in vms.json: %s", err.msg);
+}
+
+/* Reads vms.json once, when the socket directory is known. */
+static void defs_load_once(struct vsw *vsw)
+{
+	struct vsw_vms *vms = vsw->vms;
+	char path[PATH_MAX];
+	json_t *o, *d;
+	size_t i;
+
+	if (!vms || vms->loaded || !vsw_vmbus_path(vsw))
+		return;
+	vms->loaded = true;
+	defs_path(vsw, path, sizeof(path));
+	o = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
+	if (!o && access(path, F_OK) == 0)
+		vsw_log(VSW_LOG_WARN, "vm: %s is not valid JSON; no VM definitions restored", path);
+	json_array_foreach(json_object_get(o, "vms"), i, d)
+		def_load(vsw, d);
+	json_decref(o);
 }
 
 struct spawn_args {
@@ -537,6 +715,7 @@ int vsw_vm_start(struct vsw *vsw, const char *name, struct ctl_err *err)
 	vsw_log(VSW_LOG_INFO, "vm %s: started %s as pid %d, console %s", vm->name, a->vmm,
 		(int)pid, log);
 	free(a);
+	defs_save(vsw);
 	return 0;
 
 err_free:
@@ -806,6 +985,8 @@ static void went_off(struct vsw *vsw, struct vsw_vm *vm, int status)
 	consoles_vm_off(vsw, vm);
 	if (!vm->managed)
 		record_clear(vm); /* a standalone vmm leaves nothing behind */
+	else
+		defs_save(vsw);
 }
 
 /* True when a process that is not our child is gone (or a zombie its parent did not reap). */
@@ -870,6 +1051,7 @@ int vsw_vm_del(struct vsw *vsw, const char *name, struct ctl_err *err)
 	unlink(log);
 	vsw_log(VSW_LOG_INFO, "vm %s: deleted", vm->name);
 	record_clear(vm);
+	defs_save(vsw);
 	return 0;
 }
 
@@ -1047,6 +1229,7 @@ json_t *vsw_vm_list_json(struct vsw *vsw)
 {
 	json_t *a = json_array();
 
+	defs_load_once(vsw);
 	for (unsigned int i = 0; a && vsw->vms && i < VSW_VM_MAX; i++) {
 		if (vsw->vms->vm[i].used)
 			json_array_append_new(a, vm_json(vsw, &vsw->vms->vm[i]));
@@ -1088,6 +1271,8 @@ int vsw_vm_connected(struct vsw *vsw, const char *name, uint64_t pid, uint32_t c
 	vm = find_vm(vsw, name, NULL);
 	if (vm && adopt(vm, pid, err))
 		return -EEXIST;
+	if (vm && vm->managed && !vm->child)
+		defs_save(vsw); /* a vmm started by hand for a defined VM: remember its pid */
 	if (!vm) {
 		vm = free_record(vsw);
 		if (!vm)
@@ -1169,6 +1354,7 @@ void vsw_vm_tick(struct vsw *vsw)
 
 	if (!vsw->vms)
 		return;
+	defs_load_once(vsw);
 	for (unsigned int i = 0; i < VSW_VM_MAX; i++) {
 		struct vsw_vm *vm = &vsw->vms->vm[i];
 

@@ -298,10 +298,13 @@ def standalone(vs, kernel, vmbus_sock):
 
 
 def restart(vs, kernel):
-    """vswitchd exits: the vmm keeps running and reconnects to the next vswitchd."""
-    vs.ctl("vm", "create", "web2", "--kernel", kernel, "--nic", "s1")
+    """vswitchd exits: the vmm keeps running, the next vswitchd restores the definitions
+    (vms.json beside the socket), adopts the running vmm and it reconnects."""
+    vs.ctl("vm", "create", "web2", "--kernel", kernel, "--nic", "s1,vlan=7", "--memory", "96")
+    vs.ctl("vm", "create", "keep1", "--kernel", kernel, "--cmdline", "console=ttyS0 quiet")
     vs.ctl("vm", "start", "web2")
     pid = wait_for("web2 running", lambda: running(vs, "web2"))["pid"]
+    before = {v["name"]: v for v in vs.ctl("vm", "list")["vms"]}
     vs.stop()
     time.sleep(0.5)
     check(alive(pid), "vswitchd exit leaves the vmm running")
@@ -311,13 +314,26 @@ def restart(vs, kernel):
         args += ["--no-huge", "--memory", "256"]
     vs.proc = subprocess.Popen(args, stdout=vs.log, stderr=subprocess.STDOUT)
     wait_for("vswitchd restart", lambda: os.path.exists(vs.sock) and vs.proc.poll() is None, 30)
+    after = {v["name"]: v for v in vs.ctl("vm", "list")["vms"]}
+    keys = ("kernel", "initrd", "cmdline", "disk", "cpus", "memory_mib", "managed")
+    check(sorted(after) == ["keep1", "web2"] and after["keep1"]["state"] == "off"
+          and all(after[n][k] == before[n][k] for n in after for k in keys)
+          and after["web2"]["state"] == "running" and after["web2"]["pid"] == pid
+          and after["web2"]["nics"][0]["vlan"] == 7,
+          "the next vswitchd restores the definitions and adopts the running vmm")
     vs.ctl("switch", "add", "s1", "--type", "private")
-    r = wait_for("web2 to reconnect", lambda: (lambda v: v.get("vms"))(vs.ctl("vm", "list")), 10)
-    check(r[0]["name"] == "web2" and r[0]["pid"] == pid and r[0]["managed"] is False,
-          "the vmm reconnected to the new vswitchd (as a standalone VM)")
+    r = wait_for("web2 to reconnect", lambda: running(vs, "web2"), 10)
+    check(r["connected"] and r["nics"][0]["port"], "the vmm reconnected to the new vswitchd")
+    out = subprocess.run([VSWITCHCTL, "--socket", vs.sock, "vm", "console", "web2",
+                          "--no-follow"], capture_output=True, text=True, timeout=10).stdout
+    check("booting web2" in out and "reconnecting" in out,
+          "vm console still reads the console log of the adopted vmm")
     r = vs.ctl("vm", "stop", "web2")
-    wait_for("web2 gone", lambda: not alive(pid))
-    check(r["state"] == "off", "and vm stop powers it off")
+    check(r["state"] == "off" and not alive(pid), "vm stop powers off the adopted vmm")
+    r = vs.ctl("vm", "start", "web2")
+    PIDS.add(r["pid"])
+    wait_for("web2 running again", lambda: running(vs, "web2"))
+    check(vs.ctl("vm", "stop", "web2")["state"] == "off", "and it starts and stops again")
 
 
 def test():
