@@ -11,8 +11,10 @@
  * States: off -> starting (spawned, no HELLO yet) -> running (HELLO) ->
  * shutting-down (the guest is shutting down) / stopping (vm stop: power
  * off, then SIGTERM, then SIGKILL) -> off (process reaped). vswitchd
- * exiting leaves the vmm processes running; they reconnect to the next
- * vswitchd (as standalone VMs: the definitions live in memory only).
+ * exiting leaves the vmm processes running: the definitions and the pids of
+ * running vmms are kept in vms.json beside the sockets, the next vswitchd
+ * restores them (on the first command or tick) and adopts the vmms that
+ * still run, which reconnect on their own.
  *
  * Commands that finish later (vm stop, vm shutdown, vm console) take the
  * client's connection over (ctl_conn_detach) and answer from
