@@ -674,6 +674,11 @@ static int on_modify(struct vmbus_host *h, const struct vmbus_msg *m)
 		ret = reject(h, VMBUS_HC_MSG_BAD_FIELD, -EINVAL,
 			     "vmbus: MODIFYCHANNEL relid %u vp %u refused", m->u.modify.child_relid,
 			     m->u.modify.target_vp);
+	} else if (ch->ops->retarget && ch->ops->retarget(ch->vsp, ch, m->u.modify.target_vp)) {
+		r.status = VMBUS_STATUS_FAILURE;
+		ret = reject(h, VMBUS_HC_MSG_UNSUPPORTED, -EOPNOTSUPP,
+			     "vmbus: MODIFYCHANNEL relid %u vp %u refused by the device",
+			     m->u.modify.child_relid, m->u.modify.target_vp);
 	} else {
 		ch->target_vp = m->u.modify.target_vp;
 	}

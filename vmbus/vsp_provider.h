@@ -58,6 +58,10 @@ struct vmbus_vsp_ops {
 	 * unload, reconnect, device removal or host teardown); always after
 	 * the close callback of a channel that used it as its ring. */
 	void (*gpadl_torndown)(void *vsp, uint32_t relid, uint32_t gpadl);
+	/* Optional: the guest asks to move the open channel's interrupts to
+	 * vCPU vp (MODIFYCHANNEL). Return 0 to accept, a negative errno to
+	 * keep the old target (a 5.3 guest gets a failure status). */
+	int (*retarget)(void *vsp, struct vmbus_channel *ch, uint32_t vp);
 };
 
 #endif /* HVNET_VMBUS_VSP_PROVIDER_H */

@@ -330,6 +330,19 @@ static void nic_gpadl_torndown(void *vsp, uint32_t relid, uint32_t id)
 	}
 }
 
+/* vmbus-user has no message to move a channel's interrupt to another vCPU
+ * (vswitchd holds the old vCPU's irqfd and SIEF): the channel stays. */
+static int nic_retarget(void *vsp, struct vmbus_channel *ch, uint32_t vp)
+{
+	struct vsd_nic *n = vsp;
+
+	vlog(n->l, LOG_NOTICE,
+	     "nic%u: guest asked to move relid %u to vCPU %u: refused, "
+	     "interrupts stay on vCPU %u",
+	     n->idx, vmbus_channel_relid(ch), vp, vmbus_channel_target_vp(ch));
+	return -EOPNOTSUPP;
+}
+
 static const struct vmbus_vsp_ops nic_vsp_ops = {
 	.name = "netvsc",
 	.open = nic_open,
@@ -337,6 +350,7 @@ static const struct vmbus_vsp_ops nic_vsp_ops = {
 	.signalled = nic_signalled,
 	.gpadl_created = nic_gpadl_created,
 	.gpadl_torndown = nic_gpadl_torndown,
+	.retarget = nic_retarget,
 };
 
 /* ---- vswitchd's messages ---- */

@@ -500,6 +500,16 @@ static void test_nic_lifecycle(void **state)
 	assert_int_equal(read(rec_at(e, i)->fds[0], &v, 8), 8);
 	assert_true(v >= 1);
 
+	/* a MODIFYCHANNEL cannot move the interrupt vswitchd raises: refused */
+	{
+		struct vmbus_wire_modifychannel mc = {.hdr.msgtype = VMBUS_MSG_MODIFYCHANNEL,
+						      .child_relid = relid,
+						      .target_vp = 0};
+
+		assert_int_equal(vmbus_gsim_post(e->g, 1, &mc, sizeof(mc)), -EOPNOTSUPP);
+		assert_int_equal(vmbus_channel_target_vp(vmbus_host_channel(e->h, relid)), 1);
+	}
+
 	/* SIEF moves, NIC_STATE is kept, a shutdown request round-trips */
 	vmm_vsd_sief_moved(e->l, 1, 0x9000);
 	fake_send(&e->f, VMBUS_USER_NIC_STATE, 0, 1, "\3\0\0\0\0\0\0\0abc", 11);
