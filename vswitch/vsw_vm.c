@@ -38,6 +38,8 @@ extern char **environ;
 #define VM_STOP_TERM2_MS 300	/* a second SIGTERM (vmm: stop at once) this long after */
 #define VM_STOP_KILL_MS 6000	/* SIGKILL this long after vm stop */
 #define VM_STOP_GIVE_UP_MS 15000
+#define VM_LOG_MAX (8u << 20)	/* a console log over this moves to vm-NAME.log.1 */
+#define VM_LOG_CHECK_MS 1000
 #define VM_CONSOLE_CHUNK 65536
 #define VM_CONSOLE_TICK_MAX (4u << 20) /* bytes per stream per tick */
 
@@ -95,6 +97,7 @@ struct vsw_vms {
 	struct vm_console consoles[VM_CONSOLES_MAX];
 	unsigned int n_consoles;
 	bool loaded; /* vms.json read */
+	uint64_t log_check_ms;
 };
 
 static void defs_load_once(struct vsw *vsw);
@@ -1049,6 +1052,8 @@ int vsw_vm_del(struct vsw *vsw, const char *name, struct ctl_err *err)
 	}
 	log_path(vsw, vm, log, sizeof(log));
 	unlink(log);
+	strncat(log, ".1", sizeof(log) - strlen(log) - 1);
+	unlink(log);
 	vsw_log(VSW_LOG_INFO, "vm %s: deleted", vm->name);
 	record_clear(vm);
 	defs_save(vsw);
@@ -1348,13 +1353,59 @@ void vsw_vm_disconnected(struct vsw *vsw, const char *name)
 	vsw_log(VSW_LOG_INFO, "vm %s: vmm disconnected", vm->name);
 }
 
+/* Copies src to dst (replacing it). Returns 0 or a negative errno. */
+static int copy_file(int src, const char *dst)
+{
+	char buf[65536];
+	int out = open(dst, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), rc = 0;
+	ssize_t n;
+
+	if (out < 0)
+		return -errno;
+	while (!rc && (n = read(src, buf, sizeof(buf))) != 0) {
+		if (n < 0 || write(out, buf, (size_t)n) != n)
+			rc = -EIO;
+	}
+	close(out);
+	return rc;
+}
+
+/*
+ * Keeps a console log under VM_LOG_MAX: its content moves to vm-NAME.log.1
+ * and the log is truncated; the vmm appends (O_APPEND) from the new start.
+ * The socket directory is usually a tmpfs: a chatty guest must not fill it.
+ */
+static void log_rotate(struct vsw *vsw, const struct vsw_vm *vm)
+{
+	char log[PATH_MAX], old[PATH_MAX + 4];
+	struct stat st;
+	int fd;
+
+	log_path(vsw, vm, log, sizeof(log));
+	if (stat(log, &st) < 0 || st.st_size <= (off_t)VM_LOG_MAX)
+		return;
+	snprintf(old, sizeof(old), "%s.1", log);
+	fd = open(log, O_RDWR | O_CLOEXEC);
+	if (fd < 0 || copy_file(fd, old) || ftruncate(fd, 0))
+		vsw_log(VSW_LOG_WARN, "vm %s: cannot rotate %s: %s", vm->name, log, strerror(errno));
+	else
+		vsw_log(VSW_LOG_INFO, "vm %s: console log over %u MiB, moved to %s", vm->name,
+			VM_LOG_MAX >> 20, old);
+	if (fd >= 0)
+		close(fd);
+}
+
 void vsw_vm_tick(struct vsw *vsw)
 {
 	uint64_t now = now_ms();
+	bool check_logs;
 
 	if (!vsw->vms)
 		return;
 	defs_load_once(vsw);
+	check_logs = now >= vsw->vms->log_check_ms + VM_LOG_CHECK_MS;
+	if (check_logs)
+		vsw->vms->log_check_ms = now;
 	for (unsigned int i = 0; i < VSW_VM_MAX; i++) {
 		struct vsw_vm *vm = &vsw->vms->vm[i];
 
@@ -1362,6 +1413,8 @@ void vsw_vm_tick(struct vsw *vsw)
 			continue;
 		reap(vsw, vm);
 		stop_escalate(vm, now);
+		if (check_logs && vm->managed && alive(vm))
+			log_rotate(vsw, vm);
 	}
 	waiters_expire(vsw, now);
 	consoles_feed(vsw->vms);

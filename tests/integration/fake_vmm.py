@@ -14,6 +14,7 @@ Behaviour switches, as words in --cmdline:
   fake.stubborn         ignore POWEROFF and SIGTERM (only SIGKILL ends it)
   fake.no_heartbeat     the heartbeat stays no-contact
   fake.exit=N           exit with status N right after printing the banner
+  fake.chatty=N         print N MiB of console lines after the banner
 """
 import array
 import os
@@ -172,6 +173,11 @@ def main():
     for w in words:
         if w.startswith("fake.exit="):
             sys.exit(int(w.split("=")[1]))
+        if w.startswith("fake.chatty="):
+            line = "guest: " + "x" * 1015 + "\n"
+            for _ in range(int(w.split("=")[1]) * 1024):
+                sys.stdout.write(line)
+            console("guest: done chatting")
     if ("vswitchd" in opts) != bool(opts["nic"]):
         print("fake-vmm: --vswitchd and --nic go together (like vmm)", file=sys.stderr)
         sys.exit(2)

@@ -259,8 +259,18 @@ def refusals_and_stops(vs, kernel):
     r = vs.ctl("vm", "stop", "nonic")
     check(r["state"] == "off" and r["exit"] == "exit 4: stopped by a signal",
           "vm stop of an unconnected vmm: SIGTERM")
-    for name in ("db1", "st1", "bad1", "nonic"):
+    vs.ctl("vm", "create", "chat1", "--kernel", kernel, "--cmdline", "fake.chatty=9")
+    log = vs.ctl("vm", "start", "chat1")["console_log"]
+    wait_for("the console log to rotate", lambda: os.path.exists(log + ".1"), 15)
+    time.sleep(0.2)
+    check(os.path.getsize(log + ".1") > 8 << 20 and os.path.getsize(log) < 1 << 20,
+          f"a console log over 8 MiB moves to {os.path.basename(log)}.1 and starts again "
+          f"({os.path.getsize(log + '.1') >> 10} KiB moved)")
+    vs.ctl("vm", "stop", "chat1")
+    for name in ("db1", "st1", "bad1", "nonic", "chat1"):
         vs.ctl("vm", "del", name)
+    check(not os.path.exists(log) and not os.path.exists(log + ".1"),
+          "vm del removes the console logs")
     log = show(vs, "web1")["console_log"]
     vs.ctl("vm", "del", "web1")
     names = [v["name"] for v in vs.ctl("vm", "list")["vms"]]
