@@ -749,34 +749,36 @@ static json_t *cmd_vm_create(struct vsw *vsw, json_t *args, struct ctl_err *err)
 	return vsw_vm_json(vsw, p.name, err);
 }
 
-/* The commands that take only a VM name. */
-static json_t *cmd_vm_named(struct vsw *vsw, const char *cmd, json_t *args, struct ctl_err *err)
+static json_t *cmd_vm_start(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"name", NULL};
+	const char *name;
+
+	if (check_keys(args, keys, err) || arg_str(args, "name", true, &name, err) ||
+	    vsw_vm_start(vsw, name, err))
+		return NULL;
+	return vsw_vm_json(vsw, name, err);
+}
+
+static json_t *cmd_vm_del(struct vsw *vsw, json_t *args, struct ctl_err *err)
+{
+	static const char *const keys[] = {"name", NULL};
+	const char *name;
+
+	if (check_keys(args, keys, err) || arg_str(args, "name", true, &name, err) ||
+	    vsw_vm_del(vsw, name, err))
+		return NULL;
+	return ok();
+}
+
+static json_t *cmd_vm_show(struct vsw *vsw, json_t *args, struct ctl_err *err)
 {
 	static const char *const keys[] = {"name", NULL};
 	const char *name;
 
 	if (check_keys(args, keys, err) || arg_str(args, "name", true, &name, err))
 		return NULL;
-	if (!strcmp(cmd, "vm.start"))
-		return vsw_vm_start(vsw, name, err) ? NULL : vsw_vm_json(vsw, name, err);
-	if (!strcmp(cmd, "vm.del"))
-		return vsw_vm_del(vsw, name, err) ? NULL : ok();
 	return vsw_vm_json(vsw, name, err);
-}
-
-static json_t *cmd_vm_start(struct vsw *vsw, json_t *args, struct ctl_err *err)
-{
-	return cmd_vm_named(vsw, "vm.start", args, err);
-}
-
-static json_t *cmd_vm_del(struct vsw *vsw, json_t *args, struct ctl_err *err)
-{
-	return cmd_vm_named(vsw, "vm.del", args, err);
-}
-
-static json_t *cmd_vm_show(struct vsw *vsw, json_t *args, struct ctl_err *err)
-{
-	return cmd_vm_named(vsw, "vm.show", args, err);
 }
 
 static json_t *cmd_vm_list(struct vsw *vsw, json_t *args, struct ctl_err *err)
@@ -786,34 +788,54 @@ static json_t *cmd_vm_list(struct vsw *vsw, json_t *args, struct ctl_err *err)
 	return check_keys(args, keys, err) ? NULL : vsw_vm_list_json(vsw);
 }
 
-/* vm.shutdown, vm.stop and vm.console answer later, on the connection they take over. */
-static json_t *cmd_vm_deferred(struct vsw *vsw, const char *cmd, json_t *args,
-			       struct ctl_conn *conn, struct ctl_err *err)
+/* vm shutdown, stop and console answer later, on the connection they take over. */
+static json_t *cmd_vm_shutdown(struct vsw *vsw, json_t *args, struct ctl_conn *conn,
+			       struct ctl_err *err)
 {
-	static const char *const shutdown_keys[] = {"name", "wait", "timeout", NULL};
-	static const char *const console_keys[] = {"name", "follow", NULL};
-	static const char *const stop_keys[] = {"name", NULL};
-	bool shutdown = !strcmp(cmd, "vm.shutdown"), console = !strcmp(cmd, "vm.console");
-	json_t *follow = json_object_get(args, "follow");
+	static const char *const keys[] = {"name", "wait", "timeout", NULL};
 	const char *name;
 	json_int_t timeout;
 	bool wait;
 
-	if (check_keys(args, shutdown ? shutdown_keys : console ? console_keys : stop_keys, err) ||
-	    arg_str(args, "name", true, &name, err) || arg_bool(args, "wait", &wait, err) ||
+	if (check_keys(args, keys, err) || arg_str(args, "name", true, &name, err) ||
+	    arg_bool(args, "wait", &wait, err) ||
 	    arg_range(args, "timeout", 1, 3600, " seconds", &timeout, err))
+		return NULL;
+	if (!timeout)
+		timeout = wait ? 60 : 10;
+	if (vsw_vm_shutdown(vsw, name, wait, (unsigned int)timeout, conn, err))
+		return NULL;
+	return json_object(); /* not sent */
+}
+
+static json_t *cmd_vm_stop(struct vsw *vsw, json_t *args, struct ctl_conn *conn,
+			   struct ctl_err *err)
+{
+	static const char *const keys[] = {"name", NULL};
+	const char *name;
+
+	if (check_keys(args, keys, err) || arg_str(args, "name", true, &name, err) ||
+	    vsw_vm_stop(vsw, name, conn, err))
+		return NULL;
+	return json_object(); /* not sent */
+}
+
+static json_t *cmd_vm_console(struct vsw *vsw, json_t *args, struct ctl_conn *conn,
+			      struct ctl_err *err)
+{
+	static const char *const keys[] = {"name", "follow", NULL};
+	json_t *follow = json_object_get(args, "follow");
+	const char *name;
+
+	if (check_keys(args, keys, err) || arg_str(args, "name", true, &name, err))
 		return NULL;
 	if (follow && !json_is_boolean(follow)) {
 		ctl_err_set(err, EINVAL, "follow: want true or false");
 		return NULL;
 	}
-	if (!timeout)
-		timeout = wait ? 60 : 10;
-	if ((shutdown && vsw_vm_shutdown(vsw, name, wait, (unsigned int)timeout, conn, err)) ||
-	    (console && vsw_vm_console(vsw, name, !follow || json_is_true(follow), conn, err)) ||
-	    (!shutdown && !console && vsw_vm_stop(vsw, name, conn, err)))
+	if (vsw_vm_console(vsw, name, !follow || json_is_true(follow), conn, err))
 		return NULL;
-	return json_object(); /* not sent: the connection answers later */
+	return json_object(); /* not sent */
 }
 
 static const struct {
@@ -875,13 +897,24 @@ static json_t *cmd_capture(struct vsw *vsw, json_t *args, struct ctl_conn *conn,
 	return json_object(); /* not sent: the connection streams now */
 }
 
+/* Commands that may take the connection over (ctl_conn_detach) and answer later. */
+static const struct {
+	const char *name;
+	json_t *(*fn)(struct vsw *vsw, json_t *args, struct ctl_conn *conn, struct ctl_err *err);
+} conn_commands[] = {
+	{"capture", cmd_capture},
+	{"vm.shutdown", cmd_vm_shutdown},
+	{"vm.stop", cmd_vm_stop},
+	{"vm.console", cmd_vm_console},
+};
+
 json_t *vsw_ctl_handle(void *ctx, const char *cmd, json_t *args, struct ctl_conn *conn,
 		       struct ctl_err *err)
 {
-	if (!strcmp(cmd, "capture"))
-		return cmd_capture(ctx, args, conn, err);
-	if (!strcmp(cmd, "vm.shutdown") || !strcmp(cmd, "vm.stop") || !strcmp(cmd, "vm.console"))
-		return cmd_vm_deferred(ctx, cmd, args, conn, err);
+	for (size_t i = 0; i < sizeof(conn_commands) / sizeof(conn_commands[0]); i++) {
+		if (!strcmp(conn_commands[i].name, cmd))
+			return conn_commands[i].fn(ctx, args, conn, err);
+	}
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
 		if (!strcmp(commands[i].name, cmd))
 			return commands[i].fn(ctx, args, err);

@@ -728,16 +728,23 @@ err_free:
 
 /* ---- answering waiting clients ---- */
 
-/* Writes obj as one line on fd (never blocking), closes fd. Steals obj. */
-static void answer(int fd, json_t *obj)
+/* Sends obj as one line on fd (flags: MSG_DONTWAIT or 0). Steals obj. */
+static bool send_line(int fd, json_t *obj, int flags)
 {
 	size_t len;
 	char *line = obj ? ctl_encode_line(obj, &len) : NULL;
+	bool ok = line && send(fd, line, len, MSG_NOSIGNAL | flags) == (ssize_t)len;
 
-	if (line && send(fd, line, len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
-		vsw_log(VSW_LOG_DEBUG, "vm: client went away before its answer");
 	free(line);
 	json_decref(obj);
+	return ok;
+}
+
+/* Answers a waiting client (never blocking) and closes its connection. Steals obj. */
+static void answer(int fd, json_t *obj)
+{
+	if (!send_line(fd, obj, MSG_DONTWAIT))
+		vsw_log(VSW_LOG_DEBUG, "vm: client went away before its answer");
 	close(fd);
 }
 
@@ -846,13 +853,13 @@ static const char *heartbeat_name(const struct vsw_vm *vm)
 	return heartbeat_names[vm->heartbeat];
 }
 
-static int check_running(const struct vsw_vm *vm, const char *verb, struct ctl_err *err)
+static int check_shutdown(const struct vsw_vm *vm, struct ctl_err *err)
 {
 	if (vm->state == VM_OFF)
 		return ctl_err_set(err, EINVAL, "vm: '%s' is off", vm->name);
 	if (vm->state == VM_STOPPING)
 		return ctl_err_set(err, EBUSY, "vm: '%s' is stopping already", vm->name);
-	if (!strcmp(verb, "shutdown") && vm->shutdown_pending)
+	if (vm->shutdown_pending)
 		return ctl_err_set(err, EBUSY, "vm: a shutdown request to '%s' is pending already",
 				   vm->name);
 	return 0;
@@ -865,7 +872,7 @@ int vsw_vm_shutdown(struct vsw *vsw, const char *name, bool wait, unsigned int t
 	struct vm_waiter w = {.need_off = wait, .shutdown = true, .timeout_s = timeout_s};
 	int rc;
 
-	if (!vm || check_running(vm, "shutdown", err))
+	if (!vm || check_shutdown(vm, err))
 		return -EINVAL;
 	rc = vm->connected ? vsw_vmbus_request(vsw, vm->name, VMBUS_USER_REQ_SHUTDOWN) : -ENOTCONN;
 	if (rc == -ENOTCONN) {
@@ -1113,18 +1120,6 @@ static void consoles_feed(struct vsw_vms *vms)
 	}
 }
 
-/* Sends obj as one line on a blocking socket. Steals obj. */
-static bool send_line(int fd, json_t *obj)
-{
-	size_t len;
-	char *line = obj ? ctl_encode_line(obj, &len) : NULL;
-	bool ok = line && send(fd, line, len, MSG_NOSIGNAL) == (ssize_t)len;
-
-	free(line);
-	json_decref(obj);
-	return ok;
-}
-
 int vsw_vm_console(struct vsw *vsw, const char *name, bool follow, struct ctl_conn *conn,
 		   struct ctl_err *err)
 {
@@ -1155,7 +1150,7 @@ int vsw_vm_console(struct vsw *vsw, const char *name, bool follow, struct ctl_co
 				 .vm_off = !alive(vm)};
 	c->fd = ctl_conn_detach(conn);
 	head = json_pack("{s:s,s:s,s:b}", "name", vm->name, "log", log, "follow", follow);
-	if (!send_line(c->fd, head) || !console_feed(c))
+	if (!send_line(c->fd, head, 0) || !console_feed(c))
 		console_close(vms, vms->n_consoles - 1);
 	return 0;
 }
