@@ -32,15 +32,15 @@
 
 extern char **environ;
 
-#define VM_WAITERS_MAX 32
-#define VM_CONSOLES_MAX 16
-#define VM_STOP_TERM_MS 3000	/* vm stop: SIGTERM this long after the power-off request */
-#define VM_STOP_TERM2_MS 300	/* a second SIGTERM (vmm: stop at once) this long after */
-#define VM_STOP_KILL_MS 6000	/* SIGKILL this long after vm stop */
-#define VM_STOP_GIVE_UP_MS 15000
-#define VM_LOG_MAX (8u << 20)	/* a console log over this moves to vm-NAME.log.1 */
-#define VM_LOG_CHECK_MS 1000
-#define VM_CONSOLE_CHUNK 65536
+#define VM_WAITERS_MAX	    32
+#define VM_CONSOLES_MAX	    16
+#define VM_STOP_TERM_MS	    3000 /* vm stop: SIGTERM this long after the power-off request */
+#define VM_STOP_TERM2_MS    300	 /* a second SIGTERM (vmm: stop at once) this long after */
+#define VM_STOP_KILL_MS	    6000 /* SIGKILL this long after vm stop */
+#define VM_STOP_GIVE_UP_MS  15000
+#define VM_LOG_MAX	    (8u << 20) /* a console log over this moves to vm-NAME.log.1 */
+#define VM_LOG_CHECK_MS	    1000
+#define VM_CONSOLE_CHUNK    65536
 #define VM_CONSOLE_TICK_MAX (4u << 20) /* bytes per stream per tick */
 
 enum vm_state { VM_OFF, VM_STARTING, VM_RUNNING, VM_SHUTTING_DOWN, VM_STOPPING };
@@ -63,11 +63,11 @@ struct vsw_vm {
 	unsigned int n_ports;
 	enum vm_state state;
 	pid_t pid;
-	int heartbeat;		/* enum vmbus_user_heartbeat, -1 unknown */
+	int heartbeat; /* enum vmbus_user_heartbeat, -1 unknown */
 	uint64_t started_ms, stop_ms, term_ms;
 	unsigned int sent_term; /* SIGTERMs sent by vm stop */
 	bool sent_kill;
-	bool shutdown_pending;	/* REQUEST SHUTDOWN sent, no reply yet */
+	bool shutdown_pending; /* REQUEST SHUTDOWN sent, no reply yet */
 	char last_exit[96];
 };
 
@@ -76,7 +76,7 @@ struct vm_waiter {
 	int fd;
 	unsigned int vm;
 	bool need_ack, need_off;
-	bool shutdown;		/* else stop */
+	bool shutdown; /* else stop */
 	unsigned int timeout_s;
 	uint64_t deadline_ms;
 };
@@ -86,7 +86,7 @@ struct vm_console {
 	int fd, log_fd;
 	unsigned int vm;
 	bool follow;
-	bool vm_off;		/* drain what is left, then end */
+	bool vm_off; /* drain what is left, then end */
 	off_t off;
 };
 
@@ -175,11 +175,14 @@ static int parse_nic_option(const char *opt, const char *spec, struct vsw_vm_nic
 		if (ctl_parse_mac("nic mac", opt + 4, nic->mac, err))
 			return -EINVAL;
 		if (nic->mac[0] & 1)
-			return ctl_err_set(err, EINVAL, "nic mac: %s is a multicast address; want a "
-					   "unicast one", opt + 4);
+			return ctl_err_set(err, EINVAL,
+					   "nic mac: %s is a multicast address; want a "
+					   "unicast one",
+					   opt + 4);
 		if (!(nic->mac[0] | nic->mac[1] | nic->mac[2] | nic->mac[3] | nic->mac[4] |
 		      nic->mac[5]))
-			return ctl_err_set(err, EINVAL, "nic mac: 00:00:00:00:00:00 is not a "
+			return ctl_err_set(err, EINVAL,
+					   "nic mac: 00:00:00:00:00:00 is not a "
 					   "station address");
 		nic->has_mac = true;
 		return 0;
@@ -208,8 +211,10 @@ int vsw_vm_parse_nic(const char *spec, struct vsw_vm_nic *nic, struct ctl_err *e
 		return ctl_err_set(err, EINVAL, "nic: want SWITCH[,mac=MAC][,vlan=VID]");
 	strcpy(buf, spec);
 	if (!buf[0] || buf[0] == ',' || strstr(buf, ",,") || buf[strlen(buf) - 1] == ',')
-		return ctl_err_set(err, EINVAL, "nic: '%s' has an empty field (want "
-				   "SWITCH[,mac=MAC][,vlan=VID])", spec);
+		return ctl_err_set(err, EINVAL,
+				   "nic: '%s' has an empty field (want "
+				   "SWITCH[,mac=MAC][,vlan=VID])",
+				   spec);
 	tok = strtok_r(buf, ",", &save);
 	if (ctl_parse_name("nic", tok, CTL_SWITCH_NAME_MAX, err))
 		return -EINVAL;
@@ -288,17 +293,19 @@ static int check_params(struct vsw *vsw, const struct vsw_vm_params *p, bool str
 		return ctl_err_set(err, EEXIST, "vm: a VM named '%s' exists already", p->name);
 	if (!p->kernel)
 		return ctl_err_set(err, EINVAL, "kernel: required");
-	if (strict && (check_file("kernel", p->kernel, err) || check_file("initrd", p->initrd, err) ||
-		       check_file("disk", p->disk, err)))
+	if (strict && (check_file("kernel", p->kernel, err) ||
+		       check_file("initrd", p->initrd, err) || check_file("disk", p->disk, err)))
 		return -EINVAL;
 	if (p->cmdline && strlen(p->cmdline) > 2048)
 		return ctl_err_set(err, EINVAL, "cmdline: at most 2048 characters, got %zu",
 				   strlen(p->cmdline));
-	if (p->memory_mib && (p->memory_mib < VSW_VM_MEMORY_MIN || p->memory_mib > VSW_VM_MEMORY_MAX))
+	if (p->memory_mib &&
+	    (p->memory_mib < VSW_VM_MEMORY_MIN || p->memory_mib > VSW_VM_MEMORY_MAX))
 		return ctl_err_set(err, EINVAL, "memory: want %d-%d MiB, got %u", VSW_VM_MEMORY_MIN,
 				   VSW_VM_MEMORY_MAX, p->memory_mib);
 	if (p->cpus > VSW_VM_CPUS_MAX)
-		return ctl_err_set(err, EINVAL, "cpus: want 1-%d, got %u", VSW_VM_CPUS_MAX, p->cpus);
+		return ctl_err_set(err, EINVAL, "cpus: want 1-%d, got %u", VSW_VM_CPUS_MAX,
+				   p->cpus);
 	if (p->n_nics > VSW_VM_MAX_NICS)
 		return ctl_err_set(err, EINVAL, "nic: at most %d NICs, got %u", VSW_VM_MAX_NICS,
 				   p->n_nics);
@@ -396,8 +403,11 @@ static int find_vmm(char *out, size_t len, struct ctl_err *err)
 
 	if (env && *env) {
 		snprintf(out, len, "%s", env);
-		return executable(out) ? 0 : ctl_err_set(err, ENOENT, "vm: HVNET_VMM='%s' is not "
-							 "an executable file", env);
+		return executable(out) ? 0
+				       : ctl_err_set(err, ENOENT,
+						     "vm: HVNET_VMM='%s' is not "
+						     "an executable file",
+						     env);
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
@@ -511,8 +521,7 @@ static uint32_t juint(json_t *o, const char *key)
 {
 	json_t *v = json_object_get(o, key);
 
-	return json_is_integer(v) && json_integer_value(v) > 0 &&
-			       json_integer_value(v) <= INT_MAX
+	return json_is_integer(v) && json_integer_value(v) > 0 && json_integer_value(v) <= INT_MAX
 		       ? (uint32_t)json_integer_value(v)
 		       : 0;
 }
@@ -542,9 +551,12 @@ static bool is_vmm_of(pid_t pid, const char *name)
 /* Restores one definition; a vmm of it that still runs is adopted. */
 static void def_load(struct vsw *vsw, json_t *d)
 {
-	struct vsw_vm_params p = {.name = jstr(d, "name"), .kernel = jstr(d, "kernel"),
-				  .initrd = jstr(d, "initrd"), .cmdline = jstr(d, "cmdline"),
-				  .disk = jstr(d, "disk"), .memory_mib = juint(d, "memory"),
+	struct vsw_vm_params p = {.name = jstr(d, "name"),
+				  .kernel = jstr(d, "kernel"),
+				  .initrd = jstr(d, "initrd"),
+				  .cmdline = jstr(d, "cmdline"),
+				  .disk = jstr(d, "disk"),
+				  .memory_mib = juint(d, "memory"),
 				  .cpus = juint(d, "cpus")};
 	json_t *nics = json_object_get(d, "nic"), *v;
 	struct ctl_err err = {.msg = "malformed entry"};
@@ -553,8 +565,10 @@ static void def_load(struct vsw *vsw, json_t *d)
 	size_t i;
 
 	p.n_nics = (unsigned int)json_array_size(nics);
-	json_array_foreach(nics, i, v) {
-		if (i >= VSW_VM_MAX_NICS || vsw_vm_parse_nic(json_string_value(v), &p.nics[i], &err))
+	json_array_foreach(nics, i, v)
+	{
+		if (i >= VSW_VM_MAX_NICS ||
+		    vsw_vm_parse_nic(json_string_value(v), &p.nics[i], &err))
 			goto err_skip;
 	}
 	if (check_params(vsw, &p, false, &err) || !(vm = define(vsw, &p, &err)))
@@ -587,8 +601,7 @@ static void defs_load_once(struct vsw *vsw)
 	o = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
 	if (!o && access(path, F_OK) == 0)
 		vsw_log(VSW_LOG_WARN, "vm: %s is not valid JSON; no VM definitions restored", path);
-	json_array_foreach(json_object_get(o, "vms"), i, d)
-		def_load(vsw, d);
+	json_array_foreach(json_object_get(o, "vms"), i, d) def_load(vsw, d);
 	json_decref(o);
 }
 
@@ -651,7 +664,7 @@ static int spawn(char **argv, int log_fd, pid_t *pid)
 	posix_spawnattr_setsigmask(&attr, &none);
 	posix_spawnattr_setsigdefault(&attr, &all);
 	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGMASK |
-				 POSIX_SPAWN_SETSIGDEF);
+						POSIX_SPAWN_SETSIGDEF);
 	rc = posix_spawn(pid, argv[0], &fa, &attr, argv, environ);
 	posix_spawnattr_destroy(&attr);
 	posix_spawn_file_actions_destroy(&fa);
@@ -669,8 +682,10 @@ static int check_start(struct vsw *vsw, const struct vsw_vm *vm, struct ctl_err 
 		return -EINVAL;
 	for (unsigned int i = 0; i < vm->n_nics; i++) {
 		if (!vsw_find_switch(vsw, vm->nics[i].sw, NULL))
-			return ctl_err_set(err, ENOENT, "nic: switch '%s' of VM '%s' does not exist "
-					   "any more", vm->nics[i].sw, vm->name);
+			return ctl_err_set(err, ENOENT,
+					   "nic: switch '%s' of VM '%s' does not exist "
+					   "any more",
+					   vm->nics[i].sw, vm->name);
 	}
 	return 0;
 }
@@ -715,8 +730,8 @@ int vsw_vm_start(struct vsw *vsw, const char *name, struct ctl_err *err)
 	vm->sent_kill = vm->shutdown_pending = false;
 	vm->heartbeat = -1;
 	vm->last_exit[0] = '\0';
-	vsw_log(VSW_LOG_INFO, "vm %s: started %s as pid %d, console %s", vm->name, a->vmm,
-		(int)pid, log);
+	vsw_log(VSW_LOG_INFO, "vm %s: started %s as pid %d, console %s", vm->name, a->vmm, (int)pid,
+		log);
 	free(a);
 	defs_save(vsw);
 	return 0;
@@ -783,7 +798,8 @@ static int waiter_add(struct vsw *vsw, struct vsw_vm *vm, struct ctl_conn *conn,
 	struct vm_waiter *n;
 
 	if (vms->n_waiters == VM_WAITERS_MAX)
-		return ctl_err_set(err, EBUSY, "vm: %d clients wait for VMs already", VM_WAITERS_MAX);
+		return ctl_err_set(err, EBUSY, "vm: %d clients wait for VMs already",
+				   VM_WAITERS_MAX);
 	n = &vms->waiters[vms->n_waiters++];
 	*n = *w;
 	n->vm = vm_index(vsw, vm);
@@ -832,15 +848,20 @@ static void waiters_expire(struct vsw *vsw, uint64_t now)
 		if (now < w->deadline_ms)
 			continue;
 		if (w->need_ack)
-			waiter_remove(vms, i, answer_error("shutdown: no answer from the vmm of '%s' "
-							   "within %u s", vm->name, w->timeout_s));
+			waiter_remove(vms, i,
+				      answer_error("shutdown: no answer from the vmm of '%s' "
+						   "within %u s",
+						   vm->name, w->timeout_s));
 		else if (w->shutdown)
-			waiter_remove(vms, i, answer_error("shutdown: '%s' is still %s after %u s "
-							   "(vm stop powers it off)", vm->name,
-							   state_names[vm->state], w->timeout_s));
+			waiter_remove(vms, i,
+				      answer_error("shutdown: '%s' is still %s after %u s "
+						   "(vm stop powers it off)",
+						   vm->name, state_names[vm->state], w->timeout_s));
 		else
-			waiter_remove(vms, i, answer_error("stop: '%s' (pid %d) did not exit after "
-							   "SIGKILL", vm->name, (int)vm->pid));
+			waiter_remove(vms, i,
+				      answer_error("stop: '%s' (pid %d) did not exit after "
+						   "SIGKILL",
+						   vm->name, (int)vm->pid));
 	}
 }
 
@@ -924,8 +945,7 @@ int vsw_vm_stop(struct vsw *vsw, const char *name, struct ctl_conn *conn, struct
 		vm->stop_ms = now_ms();
 		vm->sent_term = 0;
 		vm->sent_kill = false;
-		if (!vm->connected ||
-		    vsw_vmbus_request(vsw, vm->name, VMBUS_USER_REQ_POWEROFF) < 0)
+		if (!vm->connected || vsw_vmbus_request(vsw, vm->name, VMBUS_USER_REQ_POWEROFF) < 0)
 			send_signal(vm, SIGTERM);
 		vsw_log(VSW_LOG_INFO, "vm %s: stopping pid %d (%s)", vm->name, (int)vm->pid,
 			vm->sent_term ? "SIGTERM" : "power-off request");
@@ -957,12 +977,13 @@ static void stop_escalate(struct vsw_vm *vm, uint64_t now)
 
 static void describe_exit(struct vsw_vm *vm, int status)
 {
-	static const char *const meaning[] = {"guest powered off", "vmm or KVM error",
-					      "usage or configuration error", "guest reset",
-					      "stopped by a signal", "powered off by vswitchd"};
+	static const char *const meaning[] = {
+		"guest powered off", "vmm or KVM error",    "usage or configuration error",
+		"guest reset",	     "stopped by a signal", "powered off by vswitchd"};
 
 	if (status < 0)
-		snprintf(vm->last_exit, sizeof(vm->last_exit), "exited (status unknown: not a "
+		snprintf(vm->last_exit, sizeof(vm->last_exit),
+			 "exited (status unknown: not a "
 			 "child of this vswitchd)");
 	else if (WIFSIGNALED(status))
 		snprintf(vm->last_exit, sizeof(vm->last_exit), "killed by signal %d",
@@ -1047,12 +1068,14 @@ int vsw_vm_del(struct vsw *vsw, const char *name, struct ctl_err *err)
 	if (!vm)
 		return -ENOENT;
 	if (!vm->managed)
-		return ctl_err_set(err, EBUSY, "vm: '%s' is a standalone vmm (pid %d) that is "
-				   "running; stop it first (vm stop %s)", vm->name, (int)vm->pid,
-				   vm->name);
+		return ctl_err_set(err, EBUSY,
+				   "vm: '%s' is a standalone vmm (pid %d) that is "
+				   "running; stop it first (vm stop %s)",
+				   vm->name, (int)vm->pid, vm->name);
 	if (alive(vm))
-		return ctl_err_set(err, EBUSY, "vm: '%s' is %s (pid %d); stop it first (vm stop %s)",
-				   vm->name, state_names[vm->state], (int)vm->pid, vm->name);
+		return ctl_err_set(err, EBUSY,
+				   "vm: '%s' is %s (pid %d); stop it first (vm stop %s)", vm->name,
+				   state_names[vm->state], (int)vm->pid, vm->name);
 	for (unsigned int i = vsw->vms->n_consoles; i-- > 0;) {
 		if (vsw->vms->consoles[i].vm == vm_index(vsw, vm))
 			vsw->vms->consoles[i].vm_off = true;
@@ -1133,8 +1156,10 @@ int vsw_vm_console(struct vsw *vsw, const char *name, bool follow, struct ctl_co
 	if (!vm)
 		return -ENOENT;
 	if (!vm->managed)
-		return ctl_err_set(err, EINVAL, "console: '%s' is a standalone vmm; its console is "
-				   "where it was started", vm->name);
+		return ctl_err_set(err, EINVAL,
+				   "console: '%s' is a standalone vmm; its console is "
+				   "where it was started",
+				   vm->name);
 	if (vms->n_consoles == VM_CONSOLES_MAX)
 		return ctl_err_set(err, EBUSY, "console: %d console streams run already",
 				   VM_CONSOLES_MAX);
@@ -1146,8 +1171,8 @@ int vsw_vm_console(struct vsw *vsw, const char *name, bool follow, struct ctl_co
 	if (fd < 0)
 		return ctl_err_set(err, errno, "console: cannot read %s: %s", log, strerror(errno));
 	c = &vms->consoles[vms->n_consoles++];
-	*c = (struct vm_console){.log_fd = fd, .vm = vm_index(vsw, vm), .follow = follow,
-				 .vm_off = !alive(vm)};
+	*c = (struct vm_console){
+		.log_fd = fd, .vm = vm_index(vsw, vm), .follow = follow, .vm_off = !alive(vm)};
 	c->fd = ctl_conn_detach(conn);
 	head = json_pack("{s:s,s:s,s:b}", "name", vm->name, "log", log, "follow", follow);
 	if (!send_line(c->fd, head, 0) || !console_feed(c))
@@ -1205,16 +1230,17 @@ static json_t *vm_json(struct vsw *vsw, const struct vsw_vm *vm)
 		      heartbeat_name(vm), "managed", vm->managed, "connected", vm->connected);
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "uptime", alive(vm) && vm->started_ms
-				 ? json_integer((json_int_t)((now_ms() - vm->started_ms) / 1000))
-				 : json_null());
+	json_object_set_new(o, "uptime",
+			    alive(vm) && vm->started_ms
+				    ? json_integer((json_int_t)((now_ms() - vm->started_ms) / 1000))
+				    : json_null());
 	json_object_set_new(o, "kernel", opt_str(vm->kernel));
 	json_object_set_new(o, "initrd", opt_str(vm->initrd));
 	json_object_set_new(o, "cmdline", opt_str(vm->cmdline));
 	json_object_set_new(o, "disk", opt_str(vm->disk));
 	json_object_set_new(o, "console_log", vm->managed ? json_string(log) : json_null());
-	json_object_set_new(o, "last_exit", vm->last_exit[0] ? json_string(vm->last_exit)
-							      : json_null());
+	json_object_set_new(o, "last_exit",
+			    vm->last_exit[0] ? json_string(vm->last_exit) : json_null());
 	return o;
 }
 
@@ -1286,7 +1312,8 @@ int vsw_vm_connected(struct vsw *vsw, const char *name, uint64_t pid, uint32_t c
 		vm->started_ms = now_ms();
 	}
 	for (unsigned int i = 0; i < n_nics; i++)
-		snprintf(vm->ports[i], sizeof(vm->ports[i]), "%s", nic_ports[i] ? nic_ports[i] : "");
+		snprintf(vm->ports[i], sizeof(vm->ports[i]), "%s",
+			 nic_ports[i] ? nic_ports[i] : "");
 	vm->n_ports = n_nics;
 	vm->connected = true;
 	vm->heartbeat = VMBUS_USER_HB_NO_CONTACT;
@@ -1309,8 +1336,7 @@ void vsw_vm_status(struct vsw *vsw, const char *name, const struct vmbus_user_st
 		vm->state = VM_SHUTTING_DOWN;
 }
 
-void vsw_vm_request_done(struct vsw *vsw, const char *name,
-			 const struct vmbus_user_request *reply)
+void vsw_vm_request_done(struct vsw *vsw, const char *name, const struct vmbus_user_request *reply)
 {
 	struct vsw_vm *vm = find_vm(vsw, name, NULL);
 	char msg[sizeof(reply->message) + 1];
@@ -1382,7 +1408,8 @@ static void log_rotate(struct vsw *vsw, const struct vsw_vm *vm)
 	snprintf(old, sizeof(old), "%s.1", log);
 	fd = open(log, O_RDWR | O_CLOEXEC);
 	if (fd < 0 || copy_file(fd, old) || ftruncate(fd, 0))
-		vsw_log(VSW_LOG_WARN, "vm %s: cannot rotate %s: %s", vm->name, log, strerror(errno));
+		vsw_log(VSW_LOG_WARN, "vm %s: cannot rotate %s: %s", vm->name, log,
+			strerror(errno));
 	else
 		vsw_log(VSW_LOG_INFO, "vm %s: console log over %u MiB, moved to %s", vm->name,
 			VM_LOG_MAX >> 20, old);

@@ -35,12 +35,12 @@
 struct vsw;
 struct vsw_vms;
 
-#define VSW_VM_MAX 64		/* VM records */
-#define VSW_VM_NAME_MAX 26	/* so that the NIC ports "NAME-nicN" fit a port name */
-#define VSW_VM_MAX_NICS VMBUS_USER_MAX_NICS
-#define VSW_VM_MEMORY_MIN 64	/* MiB */
+#define VSW_VM_MAX	  64 /* VM records */
+#define VSW_VM_NAME_MAX	  26 /* so that the NIC ports "NAME-nicN" fit a port name */
+#define VSW_VM_MAX_NICS	  VMBUS_USER_MAX_NICS
+#define VSW_VM_MEMORY_MIN 64 /* MiB */
 #define VSW_VM_MEMORY_MAX (1024 * 1024)
-#define VSW_VM_CPUS_MAX 64
+#define VSW_VM_CPUS_MAX	  64
 
 /* One NIC of a VM definition: switch, optional MAC (has_mac) and access VLAN (0: untagged). */
 struct vsw_vm_nic {
@@ -148,8 +148,7 @@ int vsw_vm_connected(struct vsw *vsw, const char *name, uint64_t pid, uint32_t c
 void vsw_vm_status(struct vsw *vsw, const char *name, const struct vmbus_user_status *st);
 
 /* A REQUEST_REPLY: the vmm's answer to vsw_vmbus_request(). */
-void vsw_vm_request_done(struct vsw *vsw, const char *name,
-			 const struct vmbus_user_request *reply);
+void vsw_vm_request_done(struct vsw *vsw, const char *name, const struct vmbus_user_request *reply);
 
 /* The vmm's connection closed (the process may still run and reconnect). */
 void vsw_vm_disconnected(struct vsw *vsw, const char *name);

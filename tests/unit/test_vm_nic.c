@@ -52,7 +52,8 @@ static void test_errors(void **state)
 		{"s1,,vlan=1", "nic: 's1,,vlan=1' has an empty field"},
 		{"s1,vlan=0", "nic vlan: VLAN id must be 1-4094, got 0"},
 		{"s1,vlan=4095", "nic vlan: VLAN id must be 1-4094, got 4095"},
-		{"s1,vlan=99999999999999999999", "nic vlan: '99999999999999999999' is not a VLAN id"},
+		{"s1,vlan=99999999999999999999",
+		 "nic vlan: '99999999999999999999' is not a VLAN id"},
 		{"s1,vlan=1x", "nic vlan: '1x' is not a VLAN id (1-4094)"},
 		{"s1,vlan=-1", "nic vlan: '-1' is not a VLAN id (1-4094)"},
 		{"s1,vlan=", "nic vlan: '' is not a VLAN id (1-4094)"},
@@ -62,7 +63,8 @@ static void test_errors(void **state)
 		{"s1,foo=1", "nic: 'foo=1' in 's1,foo=1' is not an option or repeats one "
 			     "(want SWITCH[,mac=MAC][,vlan=VID])"},
 		{"s1,vlan=1,vlan=2", "nic: 'vlan=2' in 's1,vlan=1,vlan=2' is not an option"},
-		{"s1,mac=02:00:00:00:00:01,mac=02:00:00:00:00:02", "nic: 'mac=02:00:00:00:00:02' in"},
+		{"s1,mac=02:00:00:00:00:01,mac=02:00:00:00:00:02",
+		 "nic: 'mac=02:00:00:00:00:02' in"},
 		{"toolongswitchname", "nic: name must be 1-12 characters, got 17"},
 		{"a/b,vlan=1", "nic: name 'a/b' may use only"},
 	};
