@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <rte_cycles.h>
 #include <rte_ether.h>
@@ -45,6 +46,7 @@ struct vsw_dp_lcore {
 
 struct vsw_dp {
 	struct vsw_dp_config *cfg; /* published snapshot (atomic pointer) */
+	unsigned int idle_sleep_us; /* 0: busy-poll */
 	struct vsw_fdb *fdb;
 	struct pol_ct *ct;
 	struct rte_mempool *pool;
@@ -672,13 +674,23 @@ static int lcore_main(void *arg)
 
 	rte_rcu_qsbr_thread_register(dp->qs, lc->idx);
 	rte_rcu_qsbr_thread_online(dp->qs, lc->idx);
+	unsigned int idle = 0;
+
 	while (!dp->stop) {
-		vsw_dp_run_once(dp, lc->idx);
+		idle = vsw_dp_run_once(dp, lc->idx) ? 0 : idle + 1;
 		rte_rcu_qsbr_quiescent(dp->qs, lc->idx);
+		/* optional: after ~1000 empty polls, nap between polls (shared CPUs) */
+		if (dp->idle_sleep_us && idle > 1000)
+			usleep(dp->idle_sleep_us);
 	}
 	rte_rcu_qsbr_thread_offline(dp->qs, lc->idx);
 	rte_rcu_qsbr_thread_unregister(dp->qs, lc->idx);
 	return 0;
+}
+
+void vsw_dp_set_idle_sleep(struct vsw_dp *dp, unsigned int us)
+{
+	dp->idle_sleep_us = us;
 }
 
 struct vsw_dp_config *vsw_dp_config_alloc(void)

@@ -100,6 +100,10 @@ struct vsw_dp;
 struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb, struct pol_ct *ct,
 			     struct rte_mempool *pool, struct rte_rcu_qsbr *qs);
 
+/* Makes idle loops sleep us microseconds between polls once ~1000 polls in a row found
+ * nothing (0: busy-poll, the default). For hosts whose datapath CPU is shared. Before start. */
+void vsw_dp_set_idle_sleep(struct vsw_dp *dp, unsigned int us);
+
 /* Launches loop i on EAL lcore lcore_ids[i] for each i. Returns 0 or -errno. */
 int vsw_dp_start(struct vsw_dp *dp, const unsigned int *lcore_ids);
 

@@ -586,6 +586,8 @@ struct vsw *vsw_create(const struct vsw_opts *opts, struct ctl_err *err)
 		goto err_free;
 	}
 	vsw->dp = vsw_dp_create(opts->n_lcores, vsw->fdb, vsw->ct, vsw->pool, vsw->qs);
+	if (vsw->dp)
+		vsw_dp_set_idle_sleep(vsw->dp, opts->idle_sleep_us);
 	if (!vsw->dp || vsw_dp_start(vsw->dp, vsw->lcore_ids)) {
 		ctl_err_set(err, EINVAL, "cannot start the datapath lcores");
 		goto err_free;

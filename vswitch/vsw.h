@@ -38,6 +38,7 @@ struct vsw_opts {
 	uint32_t ct_size;		/* connection table capacity */
 	uint32_t aging;			/* seconds; 0 = never */
 	uint32_t n_mbufs;		/* packet buffer pool size */
+	uint32_t idle_sleep_us;		/* datapath nap when idle, 0 = busy-poll */
 };
 
 /* Creates the switch state and starts the datapath loops. NULL + errno, err set. */

@@ -40,7 +40,7 @@ struct options {
 	const char *vmbus_socket;
 	uint64_t dp_cpus;	/* datapath CPUs */
 	bool no_huge, foreground;
-	uint64_t fdb_size, ct_size, aging, n_mbufs, memory_mb;
+	uint64_t fdb_size, ct_size, aging, n_mbufs, memory_mb, idle_sleep;
 	enum vsw_log_level log_level;
 	int n_eal;
 	char **eal;		/* extra EAL arguments after "--" */
@@ -51,11 +51,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vswitchd [--socket PATH] [--lcores CPULIST] [--no-huge] [--foreground]\n"
 		"                [--fdb-size N] [--conntrack-size N] [--aging SECONDS] [--mbufs N]\n"
-		"                [--memory MB] [--vmbus-socket PATH]\n"
+		"                [--memory MB] [--vmbus-socket PATH] [--idle-sleep US]\n"
 		"                [--log-level error|warning|info|debug] [-- EAL ARGS]\n"
 		"  --socket PATH   control socket (default %s, env HVNET_SOCKET)\n"
 		"  --vmbus-socket PATH  socket VMs connect to (vmm --vswitchd; default: the control\n"
 		"                  socket's name with -vmbus before .sock)\n"
+		"  --idle-sleep US  datapath naps US microseconds per poll when idle (default 0:\n"
+		"                  busy-poll; for CPUs shared with guests, e.g. nested test machines)\n"
 		"  --lcores LIST   CPUs for the datapath loops, e.g. 1 or 2-3 (default: the last CPU)\n"
 		"  --no-huge       run DPDK without hugepages (slower; --memory MB of plain memory)\n"
 		"  --foreground    do not detach\n"
@@ -75,6 +77,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{"mbufs", required_argument, NULL, 'm'},   {"memory", required_argument, NULL, 'M'},
 		{"log-level", required_argument, NULL, 'L'}, {"help", no_argument, NULL, 'h'},
 		{"vmbus-socket", required_argument, NULL, 'V'},
+		{"idle-sleep", required_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	struct ctl_err err;
@@ -84,6 +87,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 's': o->socket = optarg; break;
 		case 'V': o->vmbus_socket = optarg; break;
+		case 'I': rc = ctl_parse_u64("idle-sleep", optarg, 0, 100000, &o->idle_sleep, &err); break;
 		case 'l': rc = ctl_parse_cpu_list("lcores", optarg, &o->dp_cpus, &err); break;
 		case 'n': o->no_huge = true; break;
 		case 'f': o->foreground = true; break;
@@ -214,7 +218,8 @@ int main(int argc, char **argv)
 					    .fdb_size = (uint32_t)o.fdb_size,
 					    .ct_size = (uint32_t)o.ct_size,
 					    .aging = (uint32_t)o.aging,
-					    .n_mbufs = (uint32_t)o.n_mbufs},
+					    .n_mbufs = (uint32_t)o.n_mbufs,
+					    .idle_sleep_us = (uint32_t)o.idle_sleep},
 			 &err);
 	if (!vsw)
 		goto out;
