@@ -176,14 +176,12 @@ static int parse_nic_option(const char *opt, const char *spec, struct vsw_vm_nic
 			return -EINVAL;
 		if (nic->mac[0] & 1)
 			return ctl_err_set(err, EINVAL,
-					   "nic mac: %s is a multicast address; want a "
-					   "unicast one",
+					   "nic mac: %s is a multicast address; want a unicast one",
 					   opt + 4);
 		if (!(nic->mac[0] | nic->mac[1] | nic->mac[2] | nic->mac[3] | nic->mac[4] |
 		      nic->mac[5]))
 			return ctl_err_set(err, EINVAL,
-					   "nic mac: 00:00:00:00:00:00 is not a "
-					   "station address");
+					   "nic mac: 00:00:00:00:00:00 is not a station address");
 		nic->has_mac = true;
 		return 0;
 	}
@@ -403,11 +401,10 @@ static int find_vmm(char *out, size_t len, struct ctl_err *err)
 
 	if (env && *env) {
 		snprintf(out, len, "%s", env);
-		return executable(out) ? 0
-				       : ctl_err_set(err, ENOENT,
-						     "vm: HVNET_VMM='%s' is not "
-						     "an executable file",
-						     env);
+		if (!executable(out))
+			return ctl_err_set(err, ENOENT, "vm: HVNET_VMM='%s' is not an executable file",
+					   env);
+		return 0;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (n > 0) {
@@ -565,8 +562,7 @@ static void def_load(struct vsw *vsw, json_t *d)
 	size_t i;
 
 	p.n_nics = (unsigned int)json_array_size(nics);
-	json_array_foreach(nics, i, v)
-	{
+	json_array_foreach(nics, i, v) {
 		if (i >= VSW_VM_MAX_NICS ||
 		    vsw_vm_parse_nic(json_string_value(v), &p.nics[i], &err))
 			goto err_skip;
@@ -601,7 +597,8 @@ static void defs_load_once(struct vsw *vsw)
 	o = json_load_file(path, JSON_REJECT_DUPLICATES, NULL);
 	if (!o && access(path, F_OK) == 0)
 		vsw_log(VSW_LOG_WARN, "vm: %s is not valid JSON; no VM definitions restored", path);
-	json_array_foreach(json_object_get(o, "vms"), i, d) def_load(vsw, d);
+	json_array_foreach(json_object_get(o, "vms"), i, d)
+		def_load(vsw, d);
 	json_decref(o);
 }
 
@@ -683,8 +680,7 @@ static int check_start(struct vsw *vsw, const struct vsw_vm *vm, struct ctl_err 
 	for (unsigned int i = 0; i < vm->n_nics; i++) {
 		if (!vsw_find_switch(vsw, vm->nics[i].sw, NULL))
 			return ctl_err_set(err, ENOENT,
-					   "nic: switch '%s' of VM '%s' does not exist "
-					   "any more",
+					   "nic: switch '%s' of VM '%s' does not exist any more",
 					   vm->nics[i].sw, vm->name);
 	}
 	return 0;
@@ -859,8 +855,7 @@ static void waiters_expire(struct vsw *vsw, uint64_t now)
 						   vm->name, state_names[vm->state], w->timeout_s));
 		else
 			waiter_remove(vms, i,
-				      answer_error("stop: '%s' (pid %d) did not exit after "
-						   "SIGKILL",
+				      answer_error("stop: '%s' (pid %d) did not exit after SIGKILL",
 						   vm->name, (int)vm->pid));
 	}
 }
@@ -983,8 +978,7 @@ static void describe_exit(struct vsw_vm *vm, int status)
 
 	if (status < 0)
 		snprintf(vm->last_exit, sizeof(vm->last_exit),
-			 "exited (status unknown: not a "
-			 "child of this vswitchd)");
+			 "exited (status unknown: not a child of this vswitchd)");
 	else if (WIFSIGNALED(status))
 		snprintf(vm->last_exit, sizeof(vm->last_exit), "killed by signal %d",
 			 WTERMSIG(status));
