@@ -402,8 +402,8 @@ static int find_vmm(char *out, size_t len, struct ctl_err *err)
 	if (env && *env) {
 		snprintf(out, len, "%s", env);
 		if (!executable(out))
-			return ctl_err_set(err, ENOENT, "vm: HVNET_VMM='%s' is not an executable file",
-					   env);
+			return ctl_err_set(err, ENOENT,
+					   "vm: HVNET_VMM='%s' is not an executable file", env);
 		return 0;
 	}
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
