@@ -212,7 +212,8 @@ static const struct command *find_command(const char *object, const char *verb)
 			return c;
 	}
 	if (!object_known)
-		fail(2, "unknown object '%s' (want status|switch|port|fdb|acl|xacl|conntrack|capture|ext|vm)",
+		fail(2, "unknown object '%s' (want "
+			"status|switch|port|fdb|acl|xacl|conntrack|capture|ext|vm)",
 		     object);
 	fail(2, "'%s' needs a verb: %s", object, verbs_of(object));
 }
@@ -539,8 +540,9 @@ int main(int argc, char **argv)
 	if (json_object_get(args, "_file"))
 		args = load_rules(c, args);
 	if (!strcmp(c->cmd, "vm.console")) {
-		json_object_set_new(args, "follow",
-				    json_boolean(!json_is_true(json_object_get(args, "no_follow"))));
+		bool follow = !json_is_true(json_object_get(args, "no_follow"));
+
+		json_object_set_new(args, "follow", json_boolean(follow));
 		json_object_del(args, "no_follow");
 		return ctl_console_main(socket_path, args, json_out);
 	}

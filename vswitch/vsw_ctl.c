@@ -695,8 +695,8 @@ static int arg_range(json_t *args, const char *key, json_int_t min, json_int_t m
 	if (!v)
 		return 0;
 	if (!json_is_integer(v))
-		return ctl_err_set(err, EINVAL, "%s: want a whole number %lld-%lld%s", field(key, f),
-				   (long long)min, (long long)max, unit);
+		return ctl_err_set(err, EINVAL, "%s: want a whole number %lld-%lld%s",
+				   field(key, f), (long long)min, (long long)max, unit);
 	*out = json_integer_value(v);
 	if (*out < min || *out > max)
 		return ctl_err_set(err, EINVAL, "%s: want %lld-%lld%s, got %lld", field(key, f),
@@ -713,13 +713,15 @@ static int arg_nics(json_t *args, struct vsw_vm_params *p, struct ctl_err *err)
 	if (!list)
 		return 0;
 	if (!json_is_array(list))
-		return ctl_err_set(err, EINVAL, "nic: want an array of SWITCH[,mac=MAC][,vlan=VID]");
+		return ctl_err_set(err, EINVAL,
+				   "nic: want an array of SWITCH[,mac=MAC][,vlan=VID]");
 	if (json_array_size(list) > VSW_VM_MAX_NICS)
 		return ctl_err_set(err, EINVAL, "nic: at most %d NICs, got %zu", VSW_VM_MAX_NICS,
 				   json_array_size(list));
 	json_array_foreach(list, i, v) {
 		if (!json_is_string(v))
-			return ctl_err_set(err, EINVAL, "nic: want SWITCH[,mac=MAC][,vlan=VID] strings");
+			return ctl_err_set(err, EINVAL,
+					   "nic: want SWITCH[,mac=MAC][,vlan=VID] strings");
 		if (vsw_vm_parse_nic(json_string_value(v), &p->nics[i], err))
 			return -EINVAL;
 	}
