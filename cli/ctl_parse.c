@@ -200,3 +200,76 @@ int ctl_parse_cpu_list(const char *field, const char *s, uint64_t *mask, struct 
 	return ctl_err_set(err, EINVAL, "%s: '%s' is not a CPU list (want ids 0-63 like 1 or 0,2-3)",
 			   field, s ? s : "");
 }
+
+static int parse_nic_option(const char *opt, const char *spec, struct ctl_nic_spec *nic,
+			    struct ctl_err *err)
+{
+	static const char syntax[] = "want SWITCH[,mac=MAC][,vlan=VID]";
+	char *end;
+	long v;
+
+	if (!strncmp(opt, "mac=", 4) && !nic->has_mac) {
+		if (ctl_parse_mac("nic mac", opt + 4, nic->mac, err))
+			return -EINVAL;
+		if (nic->mac[0] & 1)
+			return ctl_err_set(err, EINVAL,
+					   "nic mac: %s is a multicast address; want a unicast one",
+					   opt + 4);
+		if (!(nic->mac[0] | nic->mac[1] | nic->mac[2] | nic->mac[3] | nic->mac[4] |
+		      nic->mac[5]))
+			return ctl_err_set(err, EINVAL,
+					   "nic mac: 00:00:00:00:00:00 is not a station address");
+		nic->has_mac = true;
+		return 0;
+	}
+	if (!strncmp(opt, "vlan=", 5) && !nic->vlan) {
+		errno = 0;
+		v = strtol(opt + 5, &end, 10);
+		if (opt[5] < '0' || opt[5] > '9' || *end || errno)
+			return ctl_err_set(err, EINVAL, "nic vlan: '%s' is not a VLAN id (1-4094)",
+					   opt + 5);
+		if (ctl_check_vid("nic vlan", v, err))
+			return -EINVAL;
+		nic->vlan = (uint16_t)v;
+		return 0;
+	}
+	return ctl_err_set(err, EINVAL, "nic: '%s' in '%s' is not an option or repeats one (%s)",
+			   opt, spec, syntax);
+}
+
+int ctl_parse_nic_spec(const char *spec, struct ctl_nic_spec *nic, struct ctl_err *err)
+{
+	char buf[256], *save = NULL, *tok;
+
+	memset(nic, 0, sizeof(*nic));
+	if (!spec || strlen(spec) >= sizeof(buf))
+		return ctl_err_set(err, EINVAL, "nic: want SWITCH[,mac=MAC][,vlan=VID]");
+	strcpy(buf, spec);
+	if (!buf[0] || buf[0] == ',' || strstr(buf, ",,") || buf[strlen(buf) - 1] == ',')
+		return ctl_err_set(err, EINVAL,
+				   "nic: '%s' has an empty field (want "
+				   "SWITCH[,mac=MAC][,vlan=VID])",
+				   spec);
+	tok = strtok_r(buf, ",", &save);
+	if (ctl_parse_name("nic", tok, CTL_SWITCH_NAME_MAX, err))
+		return -EINVAL;
+	snprintf(nic->sw, sizeof(nic->sw), "%s", tok);
+	while ((tok = strtok_r(NULL, ",", &save))) {
+		if (parse_nic_option(tok, spec, nic, err))
+			return -EINVAL;
+	}
+	return 0;
+}
+
+void ctl_format_nic_spec(const struct ctl_nic_spec *n, char *buf, size_t len)
+{
+	size_t pos = (size_t)snprintf(buf, len, "%s", n->sw);
+	char m[18];
+
+	if (n->has_mac) {
+		ctl_format_mac(n->mac, m);
+		pos += (size_t)snprintf(buf + pos, len - pos, ",mac=%s", m);
+	}
+	if (n->vlan)
+		snprintf(buf + pos, len - pos, ",vlan=%u", n->vlan);
+}

@@ -75,4 +75,23 @@ int ctl_parse_u64(const char *field, const char *s, uint64_t min, uint64_t max, 
  */
 int ctl_parse_cpu_list(const char *field, const char *s, uint64_t *mask, struct ctl_err *err);
 
+/* A VM's synthetic NIC as "vm create --nic" (and vmm --nic) take it. */
+struct ctl_nic_spec {
+	char sw[CTL_SWITCH_NAME_MAX + 1];
+	bool has_mac;
+	uint8_t mac[6];
+	uint16_t vlan; /* access VLAN, 0: untagged */
+};
+
+/*
+ * Parses "SWITCH[,mac=MAC][,vlan=VID]" into nic (cleared first): a valid
+ * switch name, a unicast non-zero MAC, VID 1-4094, each option at most
+ * once. Does not check that the switch exists. Returns 0 or -EINVAL with a
+ * message naming "nic" (or "nic mac", "nic vlan") and the syntax.
+ */
+int ctl_parse_nic_spec(const char *s, struct ctl_nic_spec *nic, struct ctl_err *err);
+
+/* Formats nic back into "SWITCH[,mac=MAC][,vlan=VID]" (64 bytes always suffice). */
+void ctl_format_nic_spec(const struct ctl_nic_spec *nic, char *buf, size_t len);
+
 #endif

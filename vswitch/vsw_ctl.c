@@ -722,7 +722,7 @@ static int arg_nics(json_t *args, struct vsw_vm_params *p, struct ctl_err *err)
 		if (!json_is_string(v))
 			return ctl_err_set(err, EINVAL,
 					   "nic: want SWITCH[,mac=MAC][,vlan=VID] strings");
-		if (vsw_vm_parse_nic(json_string_value(v), &p->nics[i], err))
+		if (ctl_parse_nic_spec(json_string_value(v), &p->nics[i], err))
 			return -EINVAL;
 	}
 	p->n_nics = (unsigned int)json_array_size(list);

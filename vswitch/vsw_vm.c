@@ -57,7 +57,7 @@ struct vsw_vm {
 	char name[VMBUS_USER_NAME_LEN];
 	char *kernel, *initrd, *cmdline, *disk;
 	uint32_t memory_mib, cpus;
-	struct vsw_vm_nic nics[VSW_VM_MAX_NICS];
+	struct ctl_nic_spec nics[VSW_VM_MAX_NICS];
 	unsigned int n_nics;
 	char ports[VSW_VM_MAX_NICS][VMBUS_USER_NAME_LEN]; /* from the last HELLO */
 	unsigned int n_ports;
@@ -164,66 +164,6 @@ static bool alive(const struct vsw_vm *vm)
 
 /* ---- values ---- */
 
-static int parse_nic_option(const char *opt, const char *spec, struct vsw_vm_nic *nic,
-			    struct ctl_err *err)
-{
-	static const char syntax[] = "want SWITCH[,mac=MAC][,vlan=VID]";
-	char *end;
-	long v;
-
-	if (!strncmp(opt, "mac=", 4) && !nic->has_mac) {
-		if (ctl_parse_mac("nic mac", opt + 4, nic->mac, err))
-			return -EINVAL;
-		if (nic->mac[0] & 1)
-			return ctl_err_set(err, EINVAL,
-					   "nic mac: %s is a multicast address; want a unicast one",
-					   opt + 4);
-		if (!(nic->mac[0] | nic->mac[1] | nic->mac[2] | nic->mac[3] | nic->mac[4] |
-		      nic->mac[5]))
-			return ctl_err_set(err, EINVAL,
-					   "nic mac: 00:00:00:00:00:00 is not a station address");
-		nic->has_mac = true;
-		return 0;
-	}
-	if (!strncmp(opt, "vlan=", 5) && !nic->vlan) {
-		errno = 0;
-		v = strtol(opt + 5, &end, 10);
-		if (opt[5] < '0' || opt[5] > '9' || *end || errno)
-			return ctl_err_set(err, EINVAL, "nic vlan: '%s' is not a VLAN id (1-4094)",
-					   opt + 5);
-		if (ctl_check_vid("nic vlan", v, err))
-			return -EINVAL;
-		nic->vlan = (uint16_t)v;
-		return 0;
-	}
-	return ctl_err_set(err, EINVAL, "nic: '%s' in '%s' is not an option or repeats one (%s)",
-			   opt, spec, syntax);
-}
-
-int vsw_vm_parse_nic(const char *spec, struct vsw_vm_nic *nic, struct ctl_err *err)
-{
-	char buf[256], *save = NULL, *tok;
-
-	memset(nic, 0, sizeof(*nic));
-	if (!spec || strlen(spec) >= sizeof(buf))
-		return ctl_err_set(err, EINVAL, "nic: want SWITCH[,mac=MAC][,vlan=VID]");
-	strcpy(buf, spec);
-	if (!buf[0] || buf[0] == ',' || strstr(buf, ",,") || buf[strlen(buf) - 1] == ',')
-		return ctl_err_set(err, EINVAL,
-				   "nic: '%s' has an empty field (want "
-				   "SWITCH[,mac=MAC][,vlan=VID])",
-				   spec);
-	tok = strtok_r(buf, ",", &save);
-	if (ctl_parse_name("nic", tok, CTL_SWITCH_NAME_MAX, err))
-		return -EINVAL;
-	snprintf(nic->sw, sizeof(nic->sw), "%s", tok);
-	while ((tok = strtok_r(NULL, ",", &save))) {
-		if (parse_nic_option(tok, spec, nic, err))
-			return -EINVAL;
-	}
-	return 0;
-}
-
 /* Checks that path names a readable regular file. */
 static int check_file(const char *field, const char *path, struct ctl_err *err)
 {
@@ -259,7 +199,7 @@ static int check_nics(struct vsw *vsw, const struct vsw_vm_params *p, struct ctl
 	char m[18];
 
 	for (unsigned int i = 0; i < p->n_nics; i++) {
-		const struct vsw_vm_nic *n = &p->nics[i];
+		const struct ctl_nic_spec *n = &p->nics[i];
 		const struct vsw_vm *other = n->has_mac ? mac_user(vsw, n->mac) : NULL;
 
 		if (!vsw_find_switch(vsw, n->sw, NULL))
@@ -433,20 +373,6 @@ static int find_vmm(char *out, size_t len, struct ctl_err *err)
 	return ctl_err_set(err, ENOENT, "vm: no vmm program (set HVNET_VMM, or put vmm in PATH)");
 }
 
-/* Formats the --nic value of NIC n. */
-static void nic_arg(const struct vsw_vm_nic *n, char *buf, size_t len)
-{
-	size_t pos = (size_t)snprintf(buf, len, "%s", n->sw);
-	char m[18];
-
-	if (n->has_mac) {
-		ctl_format_mac(n->mac, m);
-		pos += (size_t)snprintf(buf + pos, len - pos, ",mac=%s", m);
-	}
-	if (n->vlan)
-		snprintf(buf + pos, len - pos, ",vlan=%u", n->vlan);
-}
-
 /* ---- definitions kept beside the sockets across vswitchd restarts ---- */
 
 static void defs_path(struct vsw *vsw, char *buf, size_t len)
@@ -477,7 +403,7 @@ static json_t *def_json(const struct vsw_vm *vm)
 	set_str(o, "cmdline", vm->cmdline);
 	set_str(o, "disk", vm->disk);
 	for (unsigned int i = 0; i < vm->n_nics; i++) {
-		nic_arg(&vm->nics[i], spec, sizeof(spec));
+		ctl_format_nic_spec(&vm->nics[i], spec, sizeof(spec));
 		json_array_append_new(json_object_get(o, "nic"), json_string(spec));
 	}
 	return o;
@@ -564,7 +490,7 @@ static void def_load(struct vsw *vsw, json_t *d)
 	p.n_nics = (unsigned int)json_array_size(nics);
 	json_array_foreach(nics, i, v) {
 		if (i >= VSW_VM_MAX_NICS ||
-		    vsw_vm_parse_nic(json_string_value(v), &p.nics[i], &err))
+		    ctl_parse_nic_spec(json_string_value(v), &p.nics[i], &err))
 			goto err_skip;
 	}
 	if (check_params(vsw, &p, false, &err) || !(vm = define(vsw, &p, &err)))
@@ -635,7 +561,7 @@ static void build_argv(struct vsw *vsw, const struct vsw_vm *vm, struct spawn_ar
 	a->argv[n++] = "--cpus";
 	a->argv[n++] = a->cpus;
 	for (unsigned int i = 0; i < vm->n_nics; i++) {
-		nic_arg(&vm->nics[i], a->nics[i], sizeof(a->nics[i]));
+		ctl_format_nic_spec(&vm->nics[i], a->nics[i], sizeof(a->nics[i]));
 		a->argv[n++] = "--nic";
 		a->argv[n++] = a->nics[i];
 	}
@@ -1178,7 +1104,7 @@ int vsw_vm_console(struct vsw *vsw, const char *name, bool follow, struct ctl_co
 
 static json_t *nic_config_json(const struct vsw_vm *vm, unsigned int i)
 {
-	const struct vsw_vm_nic *n = &vm->nics[i];
+	const struct ctl_nic_spec *n = &vm->nics[i];
 	char m[18];
 
 	if (n->has_mac)

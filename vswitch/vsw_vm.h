@@ -29,6 +29,7 @@
 #include <jansson.h>
 
 #include "ctl_err.h"
+#include "ctl_parse.h"
 #include "ctl_server.h"
 #include "vmbus_user.h"
 
@@ -42,21 +43,13 @@ struct vsw_vms;
 #define VSW_VM_MEMORY_MAX (1024 * 1024)
 #define VSW_VM_CPUS_MAX	  64
 
-/* One NIC of a VM definition: switch, optional MAC (has_mac) and access VLAN (0: untagged). */
-struct vsw_vm_nic {
-	char sw[VMBUS_USER_NAME_LEN];
-	bool has_mac;
-	uint8_t mac[6];
-	uint16_t vlan;
-};
-
 /* What vm create takes. Strings are the caller's; vsw_vm_create() copies them. */
 struct vsw_vm_params {
 	const char *name;
 	const char *kernel, *initrd, *cmdline, *disk; /* all but kernel may be NULL */
 	uint32_t memory_mib;			      /* 0: 256 */
 	uint32_t cpus;				      /* 0: 1 */
-	struct vsw_vm_nic nics[VSW_VM_MAX_NICS];
+	struct ctl_nic_spec nics[VSW_VM_MAX_NICS]; /* ctl_parse_nic_spec() */
 	unsigned int n_nics;
 };
 
@@ -71,15 +64,6 @@ struct vsw_vms *vsw_vms_new(void);
  * Accepts NULL.
  */
 void vsw_vms_free(struct vsw_vms *vms);
-
-/* ---- values (pure, any thread) ---- */
-
-/*
- * Parses a --nic value "SWITCH[,mac=MAC][,vlan=VID]" into nic (cleared
- * first). Does not check that the switch exists. Returns 0 or -EINVAL with
- * err naming "nic" and the allowed syntax.
- */
-int vsw_vm_parse_nic(const char *spec, struct vsw_vm_nic *nic, struct ctl_err *err);
 
 /* ---- commands (vsw_ctl.c) ---- */
 

@@ -2,7 +2,7 @@
 /*
  * libFuzzer target: the parsers of user-typed values (cli/ctl_parse.c)
  * that vswitchd runs on every request: names, MAC addresses, VLAN lists,
- * CPU lists and bounded integers. The first byte picks the parser; the
+ * CPU lists, bounded integers and VM NIC specs. The first byte picks the parser; the
  * rest is the string. Checks round-trips where they exist: a parsed VLAN
  * list formats back to a list that parses to the same set.
  * HVNET_FUZZ_SEEDS=dir writes a seed corpus and exits.
@@ -30,6 +30,20 @@ static void check_vid_list(const char *s)
 		abort();
 }
 
+/* A vm create --nic value formats back to one that parses to the same NIC. */
+static void check_nic_spec(const char *s)
+{
+	struct ctl_nic_spec a, b;
+	struct ctl_err err;
+	char buf[64];
+
+	if (ctl_parse_nic_spec(s, &a, &err))
+		return;
+	ctl_format_nic_spec(&a, buf, sizeof(buf));
+	if (ctl_parse_nic_spec(buf, &b, &err) || memcmp(&a, &b, sizeof(a)))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ctl_err err;
@@ -42,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	s = malloc(size);
 	memcpy(s, data + 1, size - 1);
 	s[size - 1] = '\0';
-	switch (data[0] % 5) {
+	switch (data[0] % 6) {
 	case 0:
 		ctl_parse_name("port", s, CTL_NAME_MAX, &err);
 		break;
@@ -65,6 +79,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ctl_parse_u64("n", s, 1, 4094, &v, &err) == 0 && (v < 1 || v > 4094))
 			abort();
 		break;
+	case 5:
+		check_nic_spec(s);
+		break;
 	}
 	free(s);
 	return 0;
@@ -75,7 +92,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	/* the first byte picks the parser */
 	static const struct fuzz_seed seeds[] = {
 		{"\0vm1.eth0", 9}, {"\00102:ab:cd:ef:00:01", 18}, {"\00210,20-30,4094", 15},
-		{"\0030,2-3", 6}, {"\0044094", 5},
+		{"\0030,2-3", 6}, {"\0044094", 5}, {"\005s1,mac=02:00:00:00:00:01,vlan=10", 33},
 	};
 
 	(void)argc;

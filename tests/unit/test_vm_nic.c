@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Unit tests of the --nic value of "vm create" (vsw_vm_parse_nic() in
- * vswitch/vsw_vm.c): the accepted forms and, for each malformed one, an
- * error that names the field.
+ * Unit tests of the --nic value of "vm create" (ctl_parse_nic_spec() in
+ * cli/ctl_parse.c): the accepted forms, formatting back, and for each
+ * malformed one an error that names the field.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -12,14 +12,14 @@
 
 #include <cmocka.h>
 
-#include "vsw_vm.h"
+#include "ctl_parse.h"
 
 static void test_switch_only(void **state)
 {
-	struct vsw_vm_nic n;
+	struct ctl_nic_spec n;
 
 	(void)state;
-	assert_int_equal(vsw_vm_parse_nic("s1", &n, NULL), 0);
+	assert_int_equal(ctl_parse_nic_spec("s1", &n, NULL), 0);
 	assert_string_equal(n.sw, "s1");
 	assert_false(n.has_mac);
 	assert_int_equal(n.vlan, 0);
@@ -28,17 +28,37 @@ static void test_switch_only(void **state)
 static void test_all_options(void **state)
 {
 	static const uint8_t want[6] = {0x02, 0xaa, 0xbb, 0x00, 0x00, 0x01};
-	struct vsw_vm_nic n;
+	struct ctl_nic_spec n;
 
 	(void)state;
-	assert_int_equal(vsw_vm_parse_nic("lan_1,mac=02:AA:bb:00:00:01,vlan=4094", &n, NULL), 0);
+	assert_int_equal(ctl_parse_nic_spec("lan_1,mac=02:AA:bb:00:00:01,vlan=4094", &n, NULL), 0);
 	assert_string_equal(n.sw, "lan_1");
 	assert_true(n.has_mac);
 	assert_memory_equal(n.mac, want, 6);
 	assert_int_equal(n.vlan, 4094);
-	assert_int_equal(vsw_vm_parse_nic("s,vlan=1,mac=02:aa:bb:00:00:01", &n, NULL), 0);
+	assert_int_equal(ctl_parse_nic_spec("s,vlan=1,mac=02:aa:bb:00:00:01", &n, NULL), 0);
 	assert_int_equal(n.vlan, 1);
 	assert_memory_equal(n.mac, want, 6);
+}
+
+static void test_format(void **state)
+{
+	static const char *const specs[] = {"s1", "s1,vlan=7", "s1,mac=02:aa:bb:00:00:01",
+					    "lan_1,mac=02:aa:bb:00:00:01,vlan=4094"};
+	struct ctl_nic_spec n, again;
+	char buf[64];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]); i++) {
+		assert_int_equal(ctl_parse_nic_spec(specs[i], &n, NULL), 0);
+		ctl_format_nic_spec(&n, buf, sizeof(buf));
+		assert_string_equal(buf, specs[i]);
+		assert_int_equal(ctl_parse_nic_spec(buf, &again, NULL), 0);
+		assert_memory_equal(&n, &again, sizeof(n));
+	}
+	assert_int_equal(ctl_parse_nic_spec("s1,vlan=7,mac=02:AA:bb:00:00:01", &n, NULL), 0);
+	ctl_format_nic_spec(&n, buf, sizeof(buf));
+	assert_string_equal(buf, "s1,mac=02:aa:bb:00:00:01,vlan=7");
 }
 
 static void test_errors(void **state)
@@ -70,19 +90,19 @@ static void test_errors(void **state)
 	};
 	char huge[400];
 	struct ctl_err err;
-	struct vsw_vm_nic n;
+	struct ctl_nic_spec n;
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		memset(&err, 0, sizeof(err));
-		assert_int_equal(vsw_vm_parse_nic(bad[i].spec, &n, &err), -EINVAL);
+		assert_int_equal(ctl_parse_nic_spec(bad[i].spec, &n, &err), -EINVAL);
 		if (!strstr(err.msg, bad[i].msg))
 			fail_msg("'%s': got '%s', want '%s'", bad[i].spec, err.msg, bad[i].msg);
 	}
 	memset(huge, 'a', sizeof(huge) - 1);
 	huge[sizeof(huge) - 1] = '\0';
-	assert_int_equal(vsw_vm_parse_nic(huge, &n, &err), -EINVAL);
-	assert_int_equal(vsw_vm_parse_nic(NULL, &n, &err), -EINVAL);
+	assert_int_equal(ctl_parse_nic_spec(huge, &n, &err), -EINVAL);
+	assert_int_equal(ctl_parse_nic_spec(NULL, &n, &err), -EINVAL);
 	assert_non_null(strstr(err.msg, "nic: want SWITCH[,mac=MAC][,vlan=VID]"));
 }
 
@@ -91,6 +111,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_switch_only),
 		cmocka_unit_test(test_all_options),
+		cmocka_unit_test(test_format),
 		cmocka_unit_test(test_errors),
 	};
 
