@@ -38,6 +38,8 @@
  * datapath never edits a frame it shares (datapath.c copies before a VLAN
  * edit), so the writer reads it as it was at the tap.
  */
+_Static_assert(sizeof(void *) == sizeof(uint64_t), "ring slots carry 64-bit header words");
+
 enum read_state { WANT_HDR, WANT_TSC, IN_BURST };
 
 /* Where the writer is in the ring's stream of bursts (writer thread only). */
