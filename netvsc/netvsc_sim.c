@@ -9,11 +9,17 @@
  *   netvsc-sim --vswitchd SOCK --nic SWITCH[,mac=MAC][,vlan=VID][,port=NAME][,mtu=N]...
  *              [--name NAME] [--send N|--duration S] [--size BYTES] [--dst MAC]
  *              [--rate PPS] [--expect N] [--timeout S] [--gpa-direct] [--vlan-ppi VID]
- *              [--echo] [--json]
+ *              [--echo] [--json] [--linger] [--start-delay S] [--hold] [--inject KIND]
  *
  * Frames go out of NIC 0 to --dst (default broadcast); every NIC counts what
  * it receives. Exit status: 0 when --expect frames arrived (or none were
  * expected) and no NIC failed, 1 otherwise, 2 for bad usage.
+ *
+ * For tests: --linger keeps the VM (and so its ports) up after the traffic
+ * until SIGTERM/SIGINT; SIGUSR1 prints the report (one JSON line with --json)
+ * at any time; --hold defers sending until SIGUSR2. --inject makes NIC 0 misbehave once its
+ * handshake is done (bad-section, bad-range, bad-rndis-len, ring-corrupt): vswitchd must fail that
+ * channel only.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -33,14 +39,19 @@
 #include <unistd.h>
 
 #include "nvsc_gsim.h"
+#include "nvsp_wire.h"
+#include "ring.h"
+#include "rndis_wire.h"
 #include "vmbus_user.h"
 
-#define SIM_MAX_NICS 4
-#define PAGE	     4096u
-#define SIM_RELID    20u
-#define SIM_MAX_GPADLS 4
-#define SIM_RING_GPADL 0xe1e10u
-#define SIM_RING_PFNS 1024
+#define SIM_MAX_NICS	       4
+#define PAGE		       4096u
+#define SIM_RELID	       20u
+#define SIM_MAX_GPADLS	       4
+#define SIM_RING_GPADL	       0xe1e10u
+#define SIM_RING_PFNS	       1024
+#define VMBUS_USER_MSG_LEN_SIM 128
+#define SIM_RNDIS_HDR_MAX      64 /* RNDIS packet header + VLAN PPI */
 
 struct sim;
 
@@ -49,7 +60,7 @@ struct sim_nic {
 	unsigned int idx;
 	struct vmbus_user_nic req;
 	struct nvsc_gsim *g;
-	uint64_t gpa;		/* start of this NIC's memory */
+	uint64_t gpa; /* start of this NIC's memory */
 	uint64_t ring_pfns[SIM_RING_PFNS];
 	uint32_t ring_npfns, ring_out_offset;
 	struct {
@@ -62,7 +73,8 @@ struct sim_nic {
 	char port[VMBUS_USER_NAME_LEN];
 	uint8_t mac[6];
 	bool ready_said, failed;
-	uint64_t rx, rx_bytes;
+	char failure[VMBUS_USER_MSG_LEN_SIM];
+	uint64_t rx, rx_bytes, rx_test; /* rx_test: frames of the sim's EtherType 0x88b5 */
 };
 
 struct sim {
@@ -77,19 +89,34 @@ struct sim {
 	uint8_t buf[VMBUS_USER_MAX_MSG] __attribute__((aligned(8)));
 	/* traffic */
 	int64_t send;
-	double duration, timeout, rate;
+	double duration, timeout, rate, start_delay;
 	uint32_t size;
 	uint8_t dst[6];
 	uint64_t expect, tx, tx_busy;
-	bool gpa_direct, echo, json;
+	bool tx_failed; /* the driver refused a frame (too big for the MTU) */
+	bool gpa_direct, echo, json, linger;
 	int vlan_ppi;
+	const char *inject;
+	bool injected;
 };
 
-static volatile sig_atomic_t stop;
+static volatile sig_atomic_t stop, report_now, go;
 
 static void on_signal(int sig)
 {
 	stop = sig;
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	report_now = 1;
+}
+
+static void on_usr2(int sig)
+{
+	(void)sig;
+	go = 1;
 }
 
 static double now_s(void)
@@ -125,13 +152,30 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+/* A --nic number field: exits with a usage error naming the field unless v is a whole
+ * number in lo..hi. */
+static long nic_num(const char *key, const char *v, long lo, long hi)
+{
+	char *end;
+	long n;
+
+	errno = 0;
+	n = strtol(v, &end, 10);
+	if (*v == 0 || *end || errno)
+		die_usage("nic: %s=%s is not a number", key, v);
+	if (n < lo || n > hi)
+		die_usage("nic: %s=%s is out of range (%ld..%ld)", key, v, lo, hi);
+	return n;
+}
+
 /* SWITCH[,mac=MAC][,vlan=VID][,port=NAME][,mtu=N] */
 static void parse_nic(const char *spec, struct vmbus_user_nic *n)
 {
 	char *copy = strdup(spec), *save = NULL, *tok;
 	bool first = true;
 
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save), first = false) {
+	for (tok = strtok_r(copy, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save), first = false) {
 		char *v = strchr(tok, '=');
 
 		if (first && !v) {
@@ -145,12 +189,12 @@ static void parse_nic(const char *spec, struct vmbus_user_nic *n)
 		*v++ = 0;
 		if (!strcmp(tok, "mac") && parse_mac(v, n->mac) == 0)
 			continue;
-		if (!strcmp(tok, "vlan") && atoi(v) >= 1 && atoi(v) <= 4094) {
-			n->vlan = (uint16_t)atoi(v);
+		if (!strcmp(tok, "vlan")) {
+			n->vlan = (uint16_t)nic_num("vlan", v, 1, 4094);
 			continue;
 		}
-		if (!strcmp(tok, "mtu") && atoi(v) >= 68 && atoi(v) <= 9000) {
-			n->mtu = (uint32_t)atoi(v);
+		if (!strcmp(tok, "mtu")) {
+			n->mtu = (uint32_t)nic_num("mtu", v, 68, 9000);
 			continue;
 		}
 		if (!strcmp(tok, "port") && strlen(v) < sizeof(n->port_name)) {
@@ -232,6 +276,9 @@ static void rx_cb(void *arg, const void *frame, uint32_t len)
 
 	nic->rx++;
 	nic->rx_bytes += len;
+	if (len >= 14 && ((const uint8_t *)frame)[12] == 0x88 &&
+	    ((const uint8_t *)frame)[13] == 0xb5)
+		nic->rx_test++;
 	if (s->echo && len >= 14) {
 		uint8_t out[9216];
 
@@ -247,7 +294,8 @@ static int open_channel(struct sim *s, struct sim_nic *nic)
 {
 	size_t len = sizeof(struct vmbus_user_channel_open) + nic->ring_npfns * sizeof(uint64_t);
 	struct vmbus_user_channel_open *o = calloc(1, len);
-	int fds[2] = {eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
+	int fds[2] = {eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK),
+		      eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};
 	int rc = -ENOMEM;
 
 	if (o && fds[0] >= 0 && fds[1] >= 0) {
@@ -272,11 +320,10 @@ static int open_channel(struct sim *s, struct sim_nic *nic)
 /* Connects and says HELLO; on refusal prints vswitchd's reason. 0, -errno. */
 static int sim_hello(struct sim *s, bool quiet)
 {
-	struct {
-		struct vmbus_user_hello h;
-		struct vmbus_user_nic nics[SIM_MAX_NICS];
-	} hello = {.h = {.version = VMBUS_USER_VERSION, .nr_nics = s->n_nics, .pid = (uint64_t)getpid(),
-			 .nr_vcpus = 1, .memory_mib = (uint32_t)(s->mem_size >> 20)}};
+	/* HELLO and its NICs (a flexible array member: no struct may hold it) */
+	uint8_t hbuf[sizeof(struct vmbus_user_hello) + SIM_MAX_NICS * sizeof(struct vmbus_user_nic)]
+		__attribute__((aligned(8))) = {0};
+	struct vmbus_user_hello *hello = (struct vmbus_user_hello *)hbuf;
 	struct vmbus_user_msg m;
 	const struct vmbus_user_hello_reply *r;
 	int fd = vmbus_user_connect(s->sock_path), rc;
@@ -289,11 +336,16 @@ static int sim_hello(struct sim *s, bool quiet)
 		return fd;
 	}
 	s->fd = fd;
-	snprintf(hello.h.vm_name, sizeof(hello.h.vm_name), "%s", s->name);
+	hello->version = VMBUS_USER_VERSION;
+	hello->nr_nics = s->n_nics;
+	hello->pid = (uint64_t)getpid();
+	hello->nr_vcpus = 1;
+	hello->memory_mib = (uint32_t)(s->mem_size >> 20);
+	snprintf(hello->vm_name, sizeof(hello->vm_name), "%s", s->name);
 	for (unsigned int i = 0; i < s->n_nics; i++)
-		hello.nics[i] = s->nics[i].req;
-	rc = sim_send(s, VMBUS_USER_HELLO, 0, &hello,
-		      sizeof(hello.h) + s->n_nics * sizeof(hello.nics[0]), NULL, 0);
+		hello->nics[i] = s->nics[i].req;
+	rc = sim_send(s, VMBUS_USER_HELLO, 0, hello,
+		      sizeof(*hello) + s->n_nics * sizeof(hello->nics[0]), NULL, 0);
 	pfd = (struct pollfd){.fd = fd, .events = POLLIN};
 	if (rc == 0 && poll(&pfd, 1, 5000) <= 0)
 		rc = -ETIMEDOUT;
@@ -309,7 +361,8 @@ static int sim_hello(struct sim *s, bool quiet)
 		}
 		for (unsigned int i = 0; rc == 0 && i < s->n_nics && i < r->nr_nics; i++) {
 			memcpy(s->nics[i].mac, r->nics[i].mac, 6);
-			snprintf(s->nics[i].port, sizeof(s->nics[i].port), "%s", r->nics[i].port_name);
+			snprintf(s->nics[i].port, sizeof(s->nics[i].port), "%s",
+				 r->nics[i].port_name);
 		}
 	}
 	if (rc < 0) {
@@ -332,13 +385,13 @@ static int sim_attach(struct sim *s)
 		struct sim_nic *nic = &s->nics[i];
 
 		if (nic->state_len) {
-			struct {
-				struct vmbus_user_nic_state st;
-				uint8_t data[VMBUS_USER_MAX_STATE];
-			} st = {.st = {.len = nic->state_len}};
+			uint8_t buf[sizeof(struct vmbus_user_nic_state) + VMBUS_USER_MAX_STATE]
+				__attribute__((aligned(8))) = {0};
+			struct vmbus_user_nic_state *st = (struct vmbus_user_nic_state *)buf;
 
-			memcpy(st.data, nic->state, nic->state_len);
-			rc = sim_send(s, VMBUS_USER_NIC_STATE, i, &st, sizeof(st.st) + nic->state_len,
+			st->len = nic->state_len;
+			memcpy(st->data, nic->state, nic->state_len);
+			rc = sim_send(s, VMBUS_USER_NIC_STATE, i, buf, sizeof(*st) + nic->state_len,
 				      NULL, 0);
 		}
 		for (unsigned int k = 0; rc == 0 && k < nic->n_gpadls; k++)
@@ -386,6 +439,8 @@ static void sim_read(struct sim *s)
 			fprintf(stderr, "netvsc-sim: NIC %u channel failed: %s\n", m.hdr.nic,
 				ev->message);
 			s->nics[m.hdr.nic].failed = true;
+			snprintf(s->nics[m.hdr.nic].failure, sizeof(s->nics[m.hdr.nic].failure),
+				 "%s", ev->message);
 		}
 	}
 }
@@ -427,8 +482,11 @@ static int sim_setup(struct sim *s)
 	s->sief_gpa = 0;
 	for (unsigned int i = 0; i < s->n_nics; i++, off += per) {
 		struct sim_nic *nic = &s->nics[i];
-		struct nvsc_gsim_transport t = {.ctx = nic, .mem = s->mem + off, .gpa_base = off,
-						.mem_size = per, .create_gpadl = gpadl_cb,
+		struct nvsc_gsim_transport t = {.ctx = nic,
+						.mem = s->mem + off,
+						.gpa_base = off,
+						.mem_size = per,
+						.create_gpadl = gpadl_cb,
 						.signal_host = signal_cb};
 		size_t ring_size;
 
@@ -471,35 +529,134 @@ static uint64_t rx_total(const struct sim *s)
 static bool send_some(struct sim *s, double t0, double t)
 {
 	struct sim_nic *nic = &s->nics[0];
-	struct nvsc_gsim_tx opt = {.has_vlan = s->vlan_ppi > 0, .vlan_tci = (uint16_t)s->vlan_ppi};
+	struct nvsc_gsim_tx opt = {.gpa_direct = s->gpa_direct,
+				   .has_vlan = s->vlan_ppi > 0,
+				   .vlan_tci = (uint16_t)s->vlan_ppi};
+	struct nvsc_gsim_stats st;
 	uint8_t f[9216] = {0};
 	uint64_t due;
+	int r;
 
-	if ((s->send >= 0 && s->tx >= (uint64_t)s->send) || (s->duration > 0 && t - t0 >= s->duration))
+	if ((s->send >= 0 && s->tx >= (uint64_t)s->send) ||
+	    (s->duration > 0 && t - t0 >= s->duration))
 		return false;
 	due = s->rate > 0 ? (uint64_t)((t - t0) * s->rate) + 1 : s->tx + 64;
 	if (s->send >= 0 && due > (uint64_t)s->send)
 		due = (uint64_t)s->send;
+	/* as Linux does, a frame too big for a send section goes as GPA direct */
+	nvsc_gsim_get_stats(nic->g, &st);
+	if (s->size + SIM_RNDIS_HDR_MAX > st.send_section_size)
+		opt.gpa_direct = true;
 	memcpy(f, s->dst, 6);
 	memcpy(f + 6, nic->mac, 6);
 	f[12] = 0x88;
 	f[13] = 0xb5;
 	while (s->tx < due) {
 		memcpy(f + 14, &s->tx, sizeof(s->tx));
-		if (nvsc_gsim_send(nic->g, f, s->size, s->vlan_ppi > 0 ? &opt : NULL) < 0) {
+		r = nvsc_gsim_send(nic->g, f, s->size, &opt);
+		if (r == -EAGAIN) {
 			s->tx_busy++;
 			break;
+		}
+		if (r < 0) {
+			fprintf(stderr, "netvsc-sim: NIC 0: cannot send a %u-byte frame: %s\n",
+				s->size, strerror(-r));
+			s->tx_failed = true;
+			return false;
 		}
 		s->tx++;
 	}
 	return true;
 }
 
+/* ---- fault injection ---- */
+
+/* A valid-looking RNDIS data message header for a 64-byte frame, with len in h.len. */
+static uint32_t rndis_pkt_hdr(uint8_t *buf, uint32_t len)
+{
+	struct rndis_hdr h = {.type = RNDIS_MSG_PACKET, .len = len};
+	struct rndis_packet p = {.data_offset = sizeof(p), .data_len = 64};
+
+	memcpy(buf, &h, sizeof(h));
+	memcpy(buf + sizeof(h), &p, sizeof(p));
+	return (uint32_t)(sizeof(h) + sizeof(p) + 64);
+}
+
+/* NIC 0 breaks the protocol once: 0, -EINVAL (unknown kind), or the send error. */
+static int inject(struct sim *s)
+{
+	struct sim_nic *nic = &s->nics[0];
+	struct nvsc_gsim_stats st;
+	uint8_t buf[256] = {0};
+	uint32_t len;
+
+	nvsc_gsim_get_stats(nic->g, &st);
+	len = rndis_pkt_hdr(buf, 0);
+	((struct rndis_hdr *)buf)->len = len;
+	if (!strcmp(s->inject, "bad-section")) /* a section past the send buffer */
+		return nvsc_gsim_send_rndis_section(nic->g, NVSP_CHANNEL_DATA, 0,
+						    st.send_sections + 7, len, buf, len);
+	if (!strcmp(s->inject, "bad-rndis-len")) { /* RNDIS length past its section */
+		((struct rndis_hdr *)buf)->len = 0x100000;
+		return nvsc_gsim_send_rndis_section(nic->g, NVSP_CHANNEL_DATA, 0, 0, len, buf, len);
+	}
+	if (!strcmp(s->inject, "bad-range")) { /* a GPA-direct page outside guest memory */
+		struct {
+			struct nvsp_gpa_hdr h;
+			struct nvsp_gpa_range r;
+			uint64_t pfn;
+		} __attribute__((packed)) ext = {.h = {.range_count = 1},
+						 .r = {.byte_count = len},
+						 .pfn = s->mem_size / PAGE + 1000};
+		struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
+
+		m.u.rndis_pkt.channel_type = NVSP_CHANNEL_DATA;
+		m.u.rndis_pkt.section_index = NVSP_INVALID_SECTION;
+		return nvsc_gsim_send_raw(nic->g, VMBUS_PKT_DATA_GPA_DIRECT,
+					  VMBUS_PKT_F_COMPLETION_REQUESTED, 0x1badull, &ext,
+					  sizeof(ext), &m, NVSP_MSG_SIZE);
+	}
+	if (!strcmp(s->inject, "ring-corrupt")) { /* write index past the ring's data area */
+		size_t size;
+		uint32_t *hdr = nvsc_gsim_ring(nic->g, true, &size);
+
+		__atomic_store_n(&hdr[0], (uint32_t)size + 8u, __ATOMIC_RELEASE);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static bool inject_known(const char *kind)
+{
+	static const char *const kinds[] = {"bad-section", "bad-range", "bad-rndis-len",
+					    "ring-corrupt"};
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
+		if (!strcmp(kind, kinds[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Prints s as a JSON string body (quotes and control characters escaped). */
+static void json_str(const char *str)
+{
+	for (; *str; str++) {
+		if (*str == '"' || *str == '\\')
+			printf("\\%c", *str);
+		else if ((unsigned char)*str < 0x20)
+			printf("\\u%04x", (unsigned char)*str);
+		else
+			putchar(*str);
+	}
+}
+
 static void report(struct sim *s, double elapsed, bool ok)
 {
 	if (!s->json) {
-		fprintf(stderr, "netvsc-sim: %s: sent %" PRIu64 ", received %" PRIu64
-				" in %.3f s (%.3f / %.3f Mpps), %u reconnect(s)\n",
+		fprintf(stderr,
+			"netvsc-sim: %s: sent %" PRIu64 ", received %" PRIu64
+			" in %.3f s (%.3f / %.3f Mpps), %u reconnect(s)\n",
 			ok ? "ok" : "FAILED", s->tx, rx_total(s), elapsed,
 			elapsed > 0 ? (double)s->tx / elapsed / 1e6 : 0,
 			elapsed > 0 ? (double)rx_total(s) / elapsed / 1e6 : 0, s->reconnects);
@@ -518,10 +675,17 @@ static void report(struct sim *s, double elapsed, bool ok)
 		nvsc_gsim_get_stats(s->nics[i].g, &st);
 		printf("%s{\"port\": \"%s\", \"mac\": \"%02x:%02x:%02x:%02x:%02x:%02x\", "
 		       "\"rx\": %" PRIu64 ", \"rx_bytes\": %" PRIu64 ", \"nvsp_version\": %u, "
-		       "\"link_changes\": %" PRIu64 ", \"link_up\": %s, \"failed\": %s}",
+		       "\"link_changes\": %" PRIu64 ", \"link_up\": %s, \"failed\": %s, "
+		       "\"rx_test\": %" PRIu64 ", \"tx_frames\": %" PRIu64
+		       ", \"tx_completions\": %" PRIu64 ", \"rx_ctrl_msgs\": %" PRIu64
+		       ", \"ready\": %s, \"failure\": \"",
 		       i ? ", " : "", s->nics[i].port, m[0], m[1], m[2], m[3], m[4], m[5],
 		       s->nics[i].rx, s->nics[i].rx_bytes, st.nvsp_version, st.link_changes,
-		       st.link_up ? "true" : "false", s->nics[i].failed ? "true" : "false");
+		       st.link_up ? "true" : "false", s->nics[i].failed ? "true" : "false",
+		       s->nics[i].rx_test, st.tx_frames, st.tx_completions, st.rx_ctrl_msgs,
+		       nvsc_gsim_ready(s->nics[i].g) ? "true" : "false");
+		json_str(s->nics[i].failure);
+		printf("\"}");
 	}
 	printf("]}\n");
 	fflush(stdout);
@@ -550,9 +714,28 @@ static bool poll_nics(struct sim *s)
 	return true;
 }
 
+/* Whether NIC 0 has RNDIS messages the host did not complete yet: every frame and
+ * every control request (one per reply; indications are not replies) is completed. */
+static bool in_flight(const struct sim *s)
+{
+	struct nvsc_gsim_stats st;
+
+	nvsc_gsim_get_stats(s->nics[0].g, &st);
+	return st.tx_frames + (st.rx_ctrl_msgs - st.link_changes) > st.tx_completions;
+}
+
+static bool any_failed(const struct sim *s)
+{
+	for (unsigned int i = 0; i < s->n_nics; i++) {
+		if (s->nics[i].failed)
+			return true;
+	}
+	return false;
+}
+
 static int run(struct sim *s)
 {
-	double start = now_s(), t0 = 0, t, last = 0;
+	double start = now_s(), t0 = 0, t1 = 0, t, last = 0; /* t1: sending starts */
 	bool sending = s->send != 0 || s->duration > 0, ok = true;
 
 	for (unsigned int i = 0; i < s->n_nics; i++) {
@@ -571,28 +754,47 @@ static int run(struct sim *s)
 		}
 		if (t0 == 0 && all_ready(s))
 			t0 = t;
-		if (t0 > 0 && sending)
-			sending = send_some(s, t0, t);
-		if (t0 > 0 && !sending && rx_total(s) >= s->expect &&
+		if (t0 > 0 && s->inject && !s->injected) {
+			int r = inject(s);
+
+			fprintf(stderr, "netvsc-sim: NIC 0: injected %s (%s)\n", s->inject,
+				r < 0 ? strerror(-r) : "sent");
+			s->injected = true;
+		}
+		if (report_now) {
+			report_now = 0;
+			report(s, t0 > 0 ? t - t0 : 0, true);
+		}
+		if (!s->linger && any_failed(s)) {
+			ok = false;
+			break;
+		}
+		if (t0 > 0 && go && t1 == 0)
+			t1 = t + s->start_delay;
+		if (t1 > 0 && sending && t >= t1)
+			sending = send_some(s, t1, t);
+		if (t0 > 0 && !sending && !s->linger && rx_total(s) >= s->expect &&
 		    (s->expect || s->send != 0 || s->duration > 0)) {
-			/* let the last completions drain */
+			/* let the last completions drain (the host took every frame) */
 			if (last == 0)
 				last = t;
-			else if (t - last > 0.05)
+			else if ((t - last > 0.05 && !in_flight(s)) || t - last > 2)
 				break;
 		}
-		if (s->timeout > 0 && t - start > s->timeout) {
+		if (s->timeout > 0 && t - start > s->timeout && !(s->linger && t0 > 0)) {
 			fprintf(stderr, "netvsc-sim: timeout after %.0f s (%s)\n", s->timeout,
 				t0 == 0 ? "handshake not done" : "traffic not complete");
 			ok = false;
 			break;
 		}
-		if (!sending && s->rate == 0)
-			usleep(s->expect || s->send ? 0 : 1000);
+		if (s->rate > 0 && s->rate < 1e5)
+			usleep(200); /* paced: no need to spin */
+		else if (!sending)
+			usleep(s->expect && rx_total(s) < s->expect ? 0 : 1000);
 	}
 	for (unsigned int i = 0; i < s->n_nics; i++)
 		ok &= !s->nics[i].failed;
-	ok &= rx_total(s) >= s->expect;
+	ok &= rx_total(s) >= s->expect && !s->tx_failed;
 	report(s, t0 > 0 ? now_s() - t0 : 0, ok);
 	return ok ? 0 : 1;
 }
@@ -602,13 +804,21 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: netvsc-sim --vswitchd SOCK --nic SWITCH[,mac=MAC][,vlan=VID][,port=NAME]"
 		"[,mtu=N]...\n"
-		"                  [--name NAME] [--send N] [--duration S] [--size BYTES] [--dst MAC]\n"
+		"                  [--name NAME] [--send N] [--duration S] [--size BYTES] [--dst "
+		"MAC]\n"
 		"                  [--rate PPS] [--expect N] [--timeout S] [--gpa-direct]\n"
-		"                  [--vlan-ppi VID] [--echo] [--json]\n"
+		"                  [--vlan-ppi VID] [--echo] [--json] [--linger] [--start-delay "
+		"S]\n"
+		"                  [--hold] [--inject KIND]\n"
 		"A simulated VM (no KVM): its NICs' hv_netvsc-like drivers talk NVSP/RNDIS to\n"
 		"vswitchd over the vmbus-user socket. Frames leave NIC 0 for --dst (broadcast);\n"
 		"--send -1 with --duration sends for that long; --echo reflects what arrives.\n"
-		"Without traffic options it stays up (Ctrl-C ends it).\n");
+		"--start-delay waits that long after the handshake before sending; --hold waits\n"
+		"for SIGUSR2 (then --start-delay).\n"
+		"Without traffic options it stays up (Ctrl-C ends it); --linger keeps it up after\n"
+		"the traffic too. SIGUSR1 prints the report. --inject bad-section|bad-range|\n"
+		"bad-rndis-len|ring-corrupt: NIC 0 breaks the protocol once after its "
+		"handshake.\n");
 }
 
 static double parse_num(const char *opt, const char *v, double lo, double hi)
@@ -627,45 +837,106 @@ static double parse_num(const char *opt, const char *v, double lo, double hi)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"vswitchd", required_argument, NULL, 'S'}, {"nic", required_argument, NULL, 'n'},
-		{"name", required_argument, NULL, 'N'},	    {"send", required_argument, NULL, 's'},
-		{"duration", required_argument, NULL, 'd'}, {"size", required_argument, NULL, 'z'},
-		{"dst", required_argument, NULL, 'D'},	    {"rate", required_argument, NULL, 'r'},
-		{"expect", required_argument, NULL, 'e'},   {"timeout", required_argument, NULL, 't'},
-		{"gpa-direct", no_argument, NULL, 'g'},	    {"vlan-ppi", required_argument, NULL, 'v'},
-		{"echo", no_argument, NULL, 'E'},	    {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0},
+		{"vswitchd", required_argument, NULL, 'S'},
+		{"nic", required_argument, NULL, 'n'},
+		{"name", required_argument, NULL, 'N'},
+		{"send", required_argument, NULL, 's'},
+		{"duration", required_argument, NULL, 'd'},
+		{"size", required_argument, NULL, 'z'},
+		{"dst", required_argument, NULL, 'D'},
+		{"rate", required_argument, NULL, 'r'},
+		{"expect", required_argument, NULL, 'e'},
+		{"timeout", required_argument, NULL, 't'},
+		{"gpa-direct", no_argument, NULL, 'g'},
+		{"vlan-ppi", required_argument, NULL, 'v'},
+		{"echo", no_argument, NULL, 'E'},
+		{"json", no_argument, NULL, 'j'},
+		{"start-delay", required_argument, NULL, 'W'},
+		{"hold", no_argument, NULL, 'H'},
+		{"linger", no_argument, NULL, 'L'},
+		{"inject", required_argument, NULL, 'I'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
-	static struct sim s = {.fd = -1, .memfd = -1, .size = 64, .timeout = 30,
+	static struct sim s = {.fd = -1,
+			       .memfd = -1,
+			       .size = 64,
+			       .timeout = 30,
 			       .dst = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff}};
 	char name[VMBUS_USER_NAME_LEN];
+	bool hold = false;
 	int c, rc;
 
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
-		case 'S': s.sock_path = optarg; break;
+		case 'S':
+			s.sock_path = optarg;
+			break;
 		case 'n':
 			if (s.n_nics == SIM_MAX_NICS)
 				die_usage("nic: at most %d NICs", SIM_MAX_NICS);
 			parse_nic(optarg, &s.nics[s.n_nics++].req);
 			break;
-		case 'N': s.name = optarg; break;
-		case 's': s.send = (int64_t)parse_num("send", optarg, -1, 1e12); break;
-		case 'd': s.duration = parse_num("duration", optarg, 0, 86400); break;
-		case 'z': s.size = (uint32_t)parse_num("size", optarg, 60, 9014); break;
+		case 'N':
+			s.name = optarg;
+			break;
+		case 's':
+			s.send = (int64_t)parse_num("send", optarg, -1, 1e12);
+			break;
+		case 'd':
+			s.duration = parse_num("duration", optarg, 0, 86400);
+			break;
+		case 'z':
+			s.size = (uint32_t)parse_num("size", optarg, 60, 9014);
+			break;
 		case 'D':
 			if (parse_mac(optarg, s.dst) < 0)
-				die_usage("dst: '%s' is not a MAC address (xx:xx:xx:xx:xx:xx)", optarg);
+				die_usage("dst: '%s' is not a MAC address (xx:xx:xx:xx:xx:xx)",
+					  optarg);
 			break;
-		case 'r': s.rate = parse_num("rate", optarg, 0, 1e9); break;
-		case 'e': s.expect = (uint64_t)parse_num("expect", optarg, 0, 1e12); break;
-		case 't': s.timeout = parse_num("timeout", optarg, 0, 86400); break;
-		case 'g': s.gpa_direct = true; break;
-		case 'v': s.vlan_ppi = (int)parse_num("vlan-ppi", optarg, 1, 4094); break;
-		case 'E': s.echo = true; break;
-		case 'j': s.json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'r':
+			s.rate = parse_num("rate", optarg, 0, 1e9);
+			break;
+		case 'e':
+			s.expect = (uint64_t)parse_num("expect", optarg, 0, 1e12);
+			break;
+		case 't':
+			s.timeout = parse_num("timeout", optarg, 0, 86400);
+			break;
+		case 'g':
+			s.gpa_direct = true;
+			break;
+		case 'v':
+			s.vlan_ppi = (int)parse_num("vlan-ppi", optarg, 1, 4094);
+			break;
+		case 'E':
+			s.echo = true;
+			break;
+		case 'j':
+			s.json = true;
+			break;
+		case 'L':
+			s.linger = true;
+			break;
+		case 'W':
+			s.start_delay = parse_num("start-delay", optarg, 0, 3600);
+			break;
+		case 'H':
+			hold = true;
+			break;
+		case 'I':
+			if (!inject_known(optarg))
+				die_usage("inject: unknown fault '%s' (bad-section, bad-range, "
+					  "bad-rndis-len, ring-corrupt)",
+					  optarg);
+			s.inject = optarg;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
 		}
 	}
 	if (!s.sock_path || !s.n_nics || optind != argc) {
@@ -681,6 +952,9 @@ int main(int argc, char **argv)
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, on_usr1);
+	signal(SIGUSR2, on_usr2);
+	go = !hold;
 	rc = sim_setup(&s);
 	if (rc < 0) {
 		fprintf(stderr, "netvsc-sim: setup failed: %s\n", strerror(-rc));
