@@ -38,16 +38,20 @@ def check(cond, what):
 class Vswitchd:
     """A vswitchd in the foreground with its own socket in a temp dir."""
 
-    def __init__(self, lcores="1", extra=()):
+    def __init__(self, lcores="1", extra=(), dir=None):
+        """dir: run in that directory (a vswitchd killed there before: same
+        sockets, so its VMs can reconnect) instead of a new temp dir."""
         if os.geteuid() != 0:
             skip("needs root (DPDK, tap devices)")
-        self.dir = tempfile.mkdtemp(prefix="hvnet-test-")
+        self.dir = dir or tempfile.mkdtemp(prefix="hvnet-test-")
         self.sock = os.path.join(self.dir, "vswitchd.sock")
+        if dir and os.path.exists(self.sock):
+            os.unlink(self.sock)  # left by a killed vswitchd
         args = [VSWITCHD, "--socket", self.sock, "--foreground", "--lcores", lcores,
                 "--fdb-size", "65536", "--mbufs", "8192", *extra]
         if os.environ.get("HVNET_NO_HUGE") == "1":
             args += ["--no-huge", "--memory", "256"]
-        self.log = open(os.path.join(self.dir, "vswitchd.log"), "w+")
+        self.log = open(os.path.join(self.dir, "vswitchd.log"), "a+")
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.time() + 30
         while not os.path.exists(self.sock):
@@ -82,6 +86,11 @@ class Vswitchd:
                 return
             time.sleep(0.05)
         raise Failure(f"pcap replay did not finish on {ports}")
+
+    def kill(self):
+        """SIGKILL (a crash): sockets stay behind, nothing is cleaned up."""
+        self.proc.kill()
+        self.proc.wait()
 
     def stop(self):
         if self.proc.poll() is None:
