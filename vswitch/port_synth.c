@@ -16,6 +16,7 @@
 #include <rte_mbuf.h>
 #include <rte_spinlock.h>
 
+#include "ctl_parse.h"
 #include "log.h"
 #include "netvsp.h"
 #include "port_provider.h"
@@ -485,9 +486,9 @@ void vsw_synth_describe(struct vsw_synth *s, json_t *obj)
 {
 	struct nvsp_stats st;
 	json_t *c;
-	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	char mac[18];
 
-	rte_ether_format_addr(mac, sizeof(mac), (const struct rte_ether_addr *)s->mac);
+	ctl_format_mac(s->mac, mac);
 	json_object_set_new(obj, "mac", json_string(mac));
 	json_object_set_new(obj, "mtu", json_integer(s->mtu));
 	json_object_set_new(obj, "channel", json_string(s->in ? "open" : "closed"));

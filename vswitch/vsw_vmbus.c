@@ -511,7 +511,7 @@ int vsw_vmbus_request(struct vsw *vsw, const char *vm_name, uint32_t op)
 json_t *vsw_vmbus_nic_json(struct vsw *vsw, const char *port)
 {
 	struct vsw_vmbus *vb = vsw->vmbus;
-	char mac[RTE_ETHER_ADDR_FMT_SIZE];
+	char mac[18];
 
 	for (unsigned int i = 0; vb && i < VB_MAX_CONNS; i++) {
 		struct vb_conn *c = vb->conns[i];
@@ -523,8 +523,7 @@ json_t *vsw_vmbus_nic_json(struct vsw *vsw, const char *port)
 			if (strcmp(n->port, port))
 				continue;
 			p = vsw_find_port(vsw, port, &(struct ctl_err){0});
-			rte_ether_format_addr(mac, sizeof(mac),
-					      (const struct rte_ether_addr *)vsw_synth_mac(n->synth));
+			ctl_format_mac(vsw_synth_mac(n->synth), mac);
 			return json_pack("{s:s, s:s, s:s, s:i, s:s}", "port", n->port, "switch", n->sw,
 					 "mac", mac, "vlan", n->vlan, "link",
 					 p && p->up && vsw_synth_open_p(n->synth) ? "up" : "down");
