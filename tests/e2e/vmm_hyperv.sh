@@ -31,7 +31,7 @@ out=$(mktemp /tmp/hvnet-e2e-hyperv.XXXXXX)
 trap 'rm -f "$out" "$out.err"' EXIT
 # a sandbox machine that dies under the run (emulation) is retried once
 for attempt in 1 2; do
-	HVNET_VM_TIMEOUT=200 hvnet_vm_run "$vmm" bash "$TOP/tests/e2e/vmm_hyperv_inner.sh" \
+	HVNET_VM_TIMEOUT=260 hvnet_vm_run "$vmm" bash "$TOP/tests/e2e/vmm_hyperv_inner.sh" \
 		"$vmm" "$HVNET_VMLINUX" "$HVNET_INITRD" $fake >"$out" 2>"$out.err"
 	rc=$?
 	[ $rc -eq 125 ] && [ $attempt = 1 ] && grep -q 'no exit status from the sandbox' "$out.err" ||
