@@ -73,6 +73,7 @@ struct sim_nic {
 	char port[VMBUS_USER_NAME_LEN];
 	uint8_t mac[6];
 	bool ready_said, failed;
+	int doorbell;		/* our copy of the doorbell eventfd, -1 before the first open */
 	char failure[VMBUS_USER_MSG_LEN_SIM];
 	uint64_t rx, rx_bytes, rx_test; /* rx_test: frames of the sim's EtherType 0x88b5 */
 };
@@ -263,10 +264,14 @@ static int gpadl_cb(void *ctx, uint32_t id, const uint64_t *pfns, uint32_t n)
 	return 0;
 }
 
-/* The doorbell: vswitchd polls the ring, so nothing needs to be rung here. */
+/* The doorbell (KVM's HvSignalEvent eventfd in a real VM): wakes a sleeping datapath. */
 static void signal_cb(void *ctx)
 {
-	(void)ctx;
+	struct sim_nic *nic = ctx;
+	uint64_t one = 1;
+
+	if (nic->doorbell >= 0 && write(nic->doorbell, &one, sizeof(one)) < 0)
+		return; /* only fails when the counter would overflow: it is signalled anyway */
 }
 
 static void rx_cb(void *arg, const void *frame, uint32_t len)
@@ -308,6 +313,12 @@ static int open_channel(struct sim *s, struct sim_nic *nic)
 		o->vmbus_version = 0x50003;
 		memcpy(o->pfns, nic->ring_pfns, nic->ring_npfns * sizeof(uint64_t));
 		rc = sim_send(s, VMBUS_USER_CHANNEL_OPEN, nic->idx, o, len, fds, 2);
+	}
+	if (rc == 0) {
+		if (nic->doorbell >= 0)
+			close(nic->doorbell);
+		nic->doorbell = fds[0];
+		fds[0] = -1;
 	}
 	for (int k = 0; k < 2; k++) {
 		if (fds[k] >= 0)
@@ -492,6 +503,7 @@ static int sim_setup(struct sim *s)
 
 		nic->sim = s;
 		nic->idx = i;
+		nic->doorbell = -1;
 		nic->gpa = off;
 		cfg.mtu = nic->req.mtu ? nic->req.mtu : 1500;
 		cfg.gpa_direct = s->gpa_direct;

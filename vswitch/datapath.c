@@ -8,9 +8,11 @@
  * flush (one tx burst per destination port).
  */
 #include <errno.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include <rte_cycles.h>
@@ -47,6 +49,7 @@ struct vsw_dp_lcore {
 struct vsw_dp {
 	struct vsw_dp_config *cfg; /* published snapshot (atomic pointer) */
 	unsigned int idle_sleep_us; /* 0: busy-poll */
+	int wake_fd[VSW_MAX_LCORES]; /* with idle_sleep_us: eventfds that end a loop's sleep */
 	struct vsw_fdb *fdb;
 	struct pol_ct *ct;
 	struct rte_mempool *pool;
@@ -667,6 +670,53 @@ unsigned int vsw_dp_run_once(struct vsw_dp *dp, unsigned int idx)
 	return got;
 }
 
+/* Arms (or disarms) the wake-up of every port of loop idx that can signal; collects the fds
+ * to sleep on into pfd. Returns false when a port has frames already. */
+static bool arm_ports(const struct vsw_dp_config *cfg, unsigned int idx, bool arm,
+		      struct pollfd *pfd, unsigned int *n)
+{
+	bool pending = false;
+
+	for (uint16_t i = 0; i < cfg->n_rx[idx]; i++) {
+		const struct vsw_dp_port *p = &cfg->ports[cfg->rx_ports[idx][i]];
+		int fd;
+
+		if (!p->up || !p->idle)
+			continue;
+		fd = p->idle(p->ctx, arm);
+		if (fd == -EAGAIN)
+			pending = true;
+		else if (arm && fd >= 0)
+			pfd[(*n)++] = (struct pollfd){.fd = fd, .events = POLLIN};
+	}
+	return !pending;
+}
+
+/*
+ * Sleeps up to idle_sleep_us, woken early by the ports that can signal (their
+ * eventfds) and by a new configuration. The loop is RCU-offline while it
+ * sleeps, so publishers and table writers never wait for it; it touches no
+ * port of the configuration it went to sleep with afterwards.
+ */
+static void idle_wait(struct vsw_dp *dp, unsigned int idx)
+{
+	struct timespec ts = {.tv_sec = dp->idle_sleep_us / 1000000,
+			      .tv_nsec = (long)(dp->idle_sleep_us % 1000000) * 1000};
+	struct pollfd pfd[VSW_MAX_PORTS + 1];
+	unsigned int n = 1;
+	uint64_t v;
+
+	pfd[0] = (struct pollfd){.fd = dp->wake_fd[idx], .events = POLLIN};
+	if (arm_ports(__atomic_load_n(&dp->cfg, __ATOMIC_ACQUIRE), idx, true, pfd, &n)) {
+		rte_rcu_qsbr_thread_offline(dp->qs, idx);
+		if (ppoll(pfd, n, &ts, NULL) > 0 && (pfd[0].revents & POLLIN) &&
+		    read(dp->wake_fd[idx], &v, sizeof(v)) < 0)
+			v = 0; /* nothing to drain */
+		rte_rcu_qsbr_thread_online(dp->qs, idx);
+	}
+	arm_ports(__atomic_load_n(&dp->cfg, __ATOMIC_ACQUIRE), idx, false, NULL, NULL);
+}
+
 static int lcore_main(void *arg)
 {
 	struct vsw_dp_lcore *lc = arg;
@@ -679,18 +729,35 @@ static int lcore_main(void *arg)
 	while (!dp->stop) {
 		idle = vsw_dp_run_once(dp, lc->idx) ? 0 : idle + 1;
 		rte_rcu_qsbr_quiescent(dp->qs, lc->idx);
-		/* optional: after ~1000 empty polls, nap between polls (shared CPUs) */
+		/* optional: after ~1000 empty polls, sleep until a port signals (shared CPUs) */
 		if (dp->idle_sleep_us && idle > 1000)
-			usleep(dp->idle_sleep_us);
+			idle_wait(dp, lc->idx);
 	}
 	rte_rcu_qsbr_thread_offline(dp->qs, lc->idx);
 	rte_rcu_qsbr_thread_unregister(dp->qs, lc->idx);
 	return 0;
 }
 
-void vsw_dp_set_idle_sleep(struct vsw_dp *dp, unsigned int us)
+int vsw_dp_set_idle_sleep(struct vsw_dp *dp, unsigned int us)
 {
+	for (unsigned int i = 0; us && i < dp->n_lcores; i++) {
+		if (dp->wake_fd[i] < 0)
+			dp->wake_fd[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (dp->wake_fd[i] < 0)
+			return -errno;
+	}
 	dp->idle_sleep_us = us;
+	return 0;
+}
+
+void vsw_dp_wake(struct vsw_dp *dp)
+{
+	uint64_t one = 1;
+
+	for (unsigned int i = 0; dp->idle_sleep_us && i < dp->n_lcores; i++) {
+		if (write(dp->wake_fd[i], &one, sizeof(one)) < 0)
+			continue; /* the counter is full: the loop is awake anyway */
+	}
 }
 
 struct vsw_dp_config *vsw_dp_config_alloc(void)
@@ -718,6 +785,8 @@ struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb, struct 
 	if (!dp->cfg)
 		goto err_free;
 	dp->n_lcores = n_lcores;
+	for (unsigned int i = 0; i < VSW_MAX_LCORES; i++)
+		dp->wake_fd[i] = -1;
 	dp->tsc_hz = rte_get_tsc_hz();
 	dp->fdb = fdb;
 	dp->ct = ct;
@@ -760,6 +829,7 @@ void vsw_dp_stop(struct vsw_dp *dp)
 	if (!dp->running)
 		return;
 	dp->stop = true;
+	vsw_dp_wake(dp);
 	for (unsigned int i = 0; i < dp->n_lcores; i++)
 		rte_eal_wait_lcore(dp->lcore_ids[i]);
 	dp->running = false;
@@ -770,8 +840,11 @@ void vsw_dp_free(struct vsw_dp *dp)
 	if (!dp)
 		return;
 	vsw_dp_stop(dp);
-	for (unsigned int i = 0; i < VSW_MAX_LCORES; i++)
+	for (unsigned int i = 0; i < VSW_MAX_LCORES; i++) {
 		rte_free(dp->lc[i]);
+		if (dp->wake_fd[i] >= 0)
+			close(dp->wake_fd[i]);
+	}
 	free(dp->cfg);
 	free(dp);
 }
@@ -780,8 +853,13 @@ void vsw_dp_publish(struct vsw_dp *dp, struct vsw_dp_config *cfg)
 {
 	struct vsw_dp_config *old = __atomic_exchange_n(&dp->cfg, cfg, __ATOMIC_ACQ_REL);
 
-	if (dp->running)
-		rte_rcu_qsbr_synchronize(dp->qs, RTE_QSBR_THRID_INVALID);
+	if (dp->running) {
+		/* the token first: a loop woken before it would go back to sleep unseen */
+		uint64_t token = rte_rcu_qsbr_start(dp->qs);
+
+		vsw_dp_wake(dp);
+		rte_rcu_qsbr_check(dp->qs, token, true);
+	}
 	free(old);
 }
 

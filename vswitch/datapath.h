@@ -62,6 +62,7 @@ struct vsw_dp_port {
 	vsw_port_rx_fn *rx;
 	vsw_port_tx_fn *tx;
 	void *ctx;
+	vsw_port_idle_fn *idle;
 	uint16_t sw;	/* switch index */
 	bool used;	/* slot holds a port */
 	bool up;	/* administratively up: polled and a destination */
@@ -100,9 +101,14 @@ struct vsw_dp;
 struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb, struct pol_ct *ct,
 			     struct rte_mempool *pool, struct rte_rcu_qsbr *qs);
 
-/* Makes idle loops sleep us microseconds between polls once ~1000 polls in a row found
- * nothing (0: busy-poll, the default). For hosts whose datapath CPU is shared. Before start. */
-void vsw_dp_set_idle_sleep(struct vsw_dp *dp, unsigned int us);
+/* Makes idle loops sleep once ~1000 polls in a row found nothing (0: busy-poll, the
+ * default): at most us microseconds, less when a port that can wake the datapath (struct
+ * vsw_port_io's idle) signals or a configuration is published. For hosts whose datapath
+ * CPU is shared. Before start. Returns 0 or -errno (no eventfd). */
+int vsw_dp_set_idle_sleep(struct vsw_dp *dp, unsigned int us);
+
+/* Ends the idle sleep of every loop (e.g. a port can now signal). Any thread. */
+void vsw_dp_wake(struct vsw_dp *dp);
 
 /* Launches loop i on EAL lcore lcore_ids[i] for each i. Returns 0 or -errno. */
 int vsw_dp_start(struct vsw_dp *dp, const unsigned int *lcore_ids);

@@ -51,10 +51,21 @@ struct vsw_port_params {
 typedef uint16_t vsw_port_rx_fn(void *ctx, struct rte_mbuf **pkts, uint16_t n);
 typedef uint16_t vsw_port_tx_fn(void *ctx, uint16_t txq, struct rte_mbuf **pkts, uint16_t n);
 
+/*
+ * Optional, for ports whose peer can wake a sleeping datapath: with arm
+ * true, drains and returns the fd that becomes readable when the peer
+ * signals new frames (an eventfd), after asking the peer to signal, or
+ * -EAGAIN when frames arrived meanwhile (do not sleep); with arm false
+ * (after the sleep), stops the signalling again (polling mode) and returns
+ * 0. The datapath never reads the fd itself. Datapath lcore.
+ */
+typedef int vsw_port_idle_fn(void *ctx, bool arm);
+
 struct vsw_port_io {
 	vsw_port_rx_fn *rx;
 	vsw_port_tx_fn *tx;
 	void *ctx;
+	vsw_port_idle_fn *idle; /* NULL: the port cannot wake the datapath */
 };
 
 struct vsw_port_class {

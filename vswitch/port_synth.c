@@ -74,6 +74,7 @@ struct vsw_synth {
 	/* port */
 	struct rte_mempool *pool;
 	uint64_t rx_nombuf;
+	uint64_t rx_drop_down;	/* guest frames dropped while the port was down */
 	uint8_t bounce[SYNTH_JUMBO];
 };
 
@@ -515,6 +516,7 @@ void vsw_synth_describe(struct vsw_synth *s, json_t *obj)
 			json_object_set_new(c, nvsp_counter_name(i), json_integer((json_int_t)st.counters[i]));
 	}
 	json_object_set_new(c, "rx_nombuf", json_integer((json_int_t)s->rx_nombuf));
+	json_object_set_new(c, "rx_drop_port_down", json_integer((json_int_t)s->rx_drop_down));
 	json_object_set_new(obj, "netvsp", c);
 }
 
@@ -592,6 +594,27 @@ static int sink_frame(void *arg, const struct iovec *iov, unsigned int iovcnt, u
 	return 0;
 }
 
+static int sink_drop(void *arg, const struct iovec *iov, unsigned int iovcnt, uint32_t len,
+		     const struct nvsp_frame_info *info)
+{
+	struct vsw_synth *s = arg;
+
+	(void)iov, (void)iovcnt, (void)len, (void)info;
+	s->rx_drop_down++;
+	return 0;
+}
+
+void vsw_synth_service(struct vsw_synth *s)
+{
+	struct nvsp_sink sink = {.arg = s, .frame = sink_drop};
+
+	if (s->link_up || !rte_spinlock_trylock(&s->lock))
+		return;
+	if (!s->link_up && s->in && !s->failed && nvsp_poll(s->nv, &sink, 256) == -EPROTO)
+		s->failed = true;
+	rte_spinlock_unlock(&s->lock);
+}
+
 static uint16_t synth_rx(void *ctx, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vsw_synth *s = ctx;
@@ -649,6 +672,33 @@ static uint16_t synth_tx(void *ctx, uint16_t txq, struct rte_mbuf **pkts, uint16
 	return done;
 }
 
+/* The datapath goes to sleep (arm) or wakes (disarm): the guest rings the doorbell only while
+ * the ring's interrupt is unmasked. */
+static int synth_idle(void *ctx, bool arm)
+{
+	struct vsw_synth *s = ctx;
+	int rc = -ENOTCONN;
+
+	if (!rte_spinlock_trylock(&s->lock))
+		return -EAGAIN;
+	if (s->in && !s->failed) {
+		if (!arm) {
+			nvsp_mask(s->nv);
+			rc = 0;
+		} else {
+			uint64_t v;
+
+			/* drain the doorbell: the datapath never reads it after the sleep, when the
+			 * channel may be gone */
+			if (read(s->doorbell_fd, &v, sizeof(v)) < 0)
+				v = 0;
+			rc = nvsp_unmask(s->nv) > 0 || nvsp_wants_poll(s->nv) ? -EAGAIN : s->doorbell_fd;
+		}
+	}
+	rte_spinlock_unlock(&s->lock);
+	return rc;
+}
+
 static int synth_open(const struct vsw_port_params *p, void **priv, struct vsw_port_io *io,
 		      struct ctl_err *err)
 {
@@ -660,7 +710,7 @@ static int synth_open(const struct vsw_port_params *p, void **priv, struct vsw_p
 				   "--vswitchd), not by port add");
 	s->pool = p->pool;
 	*priv = s;
-	*io = (struct vsw_port_io){.rx = synth_rx, .tx = synth_tx, .ctx = s};
+	*io = (struct vsw_port_io){.rx = synth_rx, .tx = synth_tx, .ctx = s, .idle = synth_idle};
 	return 0;
 }
 

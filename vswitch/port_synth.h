@@ -74,6 +74,10 @@ int vsw_synth_take_state(struct vsw_synth *s, void *buf, size_t len);
 bool vsw_synth_take_failure(struct vsw_synth *s, char *why, size_t len);
 bool vsw_synth_open_p(const struct vsw_synth *s);
 const uint8_t *vsw_synth_mac(const struct vsw_synth *s);
+/* While the port is administratively down the datapath does not poll it: the control
+ * thread calls this (every few tens of ms) so that the guest's control requests are answered
+ * and the frames it sends are completed and dropped (counted), not delivered later. */
+void vsw_synth_service(struct vsw_synth *s);
 /* NetVSP state and counters as JSON fields added to obj. */
 void vsw_synth_describe(struct vsw_synth *s, json_t *obj);
 

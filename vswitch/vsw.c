@@ -99,7 +99,7 @@ int vsw_rebuild(struct vsw *vsw)
 		if (!p->used)
 			continue;
 		cfg->ports[i] = (struct vsw_dp_port){
-			.rx = p->io.rx, .tx = p->io.tx, .ctx = p->io.ctx, .sw = p->sw,
+			.rx = p->io.rx, .tx = p->io.tx, .ctx = p->io.ctx, .idle = p->io.idle, .sw = p->sw,
 			.used = true, .up = p->up, .pol = p->policy.compiled, .mirror = p->mirror,
 			.vlan = p->vlan,
 		};
@@ -586,8 +586,10 @@ struct vsw *vsw_create(const struct vsw_opts *opts, struct ctl_err *err)
 		goto err_free;
 	}
 	vsw->dp = vsw_dp_create(opts->n_lcores, vsw->fdb, vsw->ct, vsw->pool, vsw->qs);
-	if (vsw->dp)
-		vsw_dp_set_idle_sleep(vsw->dp, opts->idle_sleep_us);
+	if (vsw->dp && vsw_dp_set_idle_sleep(vsw->dp, opts->idle_sleep_us) < 0) {
+		ctl_err_set(err, errno, "cannot create the datapath's wake-up eventfds");
+		goto err_free;
+	}
 	if (!vsw->dp || vsw_dp_start(vsw->dp, vsw->lcore_ids)) {
 		ctl_err_set(err, EINVAL, "cannot start the datapath lcores");
 		goto err_free;

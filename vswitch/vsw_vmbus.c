@@ -266,7 +266,7 @@ static void vb_channel_failed(struct vb_conn *c, unsigned int nic, uint32_t reli
 	vb_send(c, VMBUS_USER_CHANNEL_FAILED, nic, 0, &ev, sizeof(ev));
 }
 
-static void vb_channel_open(struct vb_conn *c, struct vmbus_user_msg *m)
+static void vb_channel_open(struct vsw_vmbus *vb, struct vb_conn *c, struct vmbus_user_msg *m)
 {
 	const struct vmbus_user_channel_open *o = m->body;
 	struct vb_nic *n = vb_nic(c, m);
@@ -284,6 +284,7 @@ static void vb_channel_open(struct vb_conn *c, struct vmbus_user_msg *m)
 	else
 		vsw_log(VSW_LOG_INFO, "vm %s: NIC %s channel %u open (%u ring pages)", c->name,
 			n->port, o->relid, o->npfns);
+	vsw_dp_wake(vb->vsw->dp); /* a sleeping datapath learns of the channel's doorbell */
 }
 
 static void vb_channel_close(struct vb_conn *c, const struct vmbus_user_msg *m)
@@ -342,7 +343,7 @@ static void vb_dispatch(struct vsw_vmbus *vb, struct vb_conn *c, struct vmbus_us
 		if (n)
 			vsw_synth_del_gpadl(n->synth, ((const struct vmbus_user_gpadl_del *)m->body)->gpadl);
 		break;
-	case VMBUS_USER_CHANNEL_OPEN: vb_channel_open(c, m); break;
+	case VMBUS_USER_CHANNEL_OPEN: vb_channel_open(vb, c, m); break;
 	case VMBUS_USER_CHANNEL_CLOSE: vb_channel_close(c, m); break;
 	case VMBUS_USER_SIEF:
 		for (unsigned int i = 0; i < c->n_nics; i++)
@@ -436,7 +437,10 @@ static void vb_report(struct vb_conn *c)
 
 	for (unsigned int i = 0; c->hello && i < c->n_nics; i++) {
 		struct vsw_synth *s = c->nics[i].synth;
-		int n = vsw_synth_take_state(s, st.data, sizeof(st.data));
+		int n;
+
+		vsw_synth_service(s);
+		n = vsw_synth_take_state(s, st.data, sizeof(st.data));
 
 		if (n > 0) {
 			st.s = (struct vmbus_user_nic_state){.len = (uint32_t)n};

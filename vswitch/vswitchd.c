@@ -87,7 +87,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		switch (c) {
 		case 's': o->socket = optarg; break;
 		case 'V': o->vmbus_socket = optarg; break;
-		case 'I': rc = ctl_parse_u64("idle-sleep", optarg, 0, 100000, &o->idle_sleep, &err); break;
+		case 'I': rc = ctl_parse_u64("idle-sleep", optarg, 0, 10000000, &o->idle_sleep, &err); break;
 		case 'l': rc = ctl_parse_cpu_list("lcores", optarg, &o->dp_cpus, &err); break;
 		case 'n': o->no_huge = true; break;
 		case 'f': o->foreground = true; break;

@@ -31,7 +31,7 @@ trap cleanup EXIT
 mem=()
 [ -n "$(ls /dev/hugepages 2>/dev/null)" ] || mem=(--no-huge --memory 192)
 "$vsd" --socket "$HVNET_SOCKET" --foreground --lcores 1 "${mem[@]}" --mbufs 4096 \
-	--fdb-size 4096 --conntrack-size 4096 --idle-sleep 200 >"$tmp/vswitchd.log" 2>&1 &
+	--fdb-size 4096 --conntrack-size 4096 --idle-sleep 20000 >"$tmp/vswitchd.log" 2>&1 &
 vpid=$!
 for _ in $(seq 300); do [ -S "$HVNET_SOCKET" ] && break; sleep 0.1; done
 vs switch add priv --type private && vs switch add lan --type internal ||
@@ -121,7 +121,7 @@ hb=$(vs --json vm show a | jq -r '"\(.state) \(.heartbeat) \(.nics | length) \(.
 alog=$(vs --json vm show a | jq -r .console_log)
 start_vswitchd() {
 	"$vsd" --socket "$HVNET_SOCKET" --foreground --lcores 1 "${mem[@]}" --mbufs 4096 \
-		--fdb-size 4096 --conntrack-size 4096 --idle-sleep 200 >>"$tmp/vswitchd.log" 2>&1 &
+		--fdb-size 4096 --conntrack-size 4096 --idle-sleep 20000 >>"$tmp/vswitchd.log" 2>&1 &
 	vpid=$!
 	for _ in $(seq 300); do vs status >/dev/null 2>&1 && break; sleep 0.1; done
 }

@@ -38,6 +38,8 @@ def test():
         wait_for("b sees link up", lambda: b.nic()["link_up"], timeout=5)
         time.sleep(0.5)
         check(r.nic()["rx_test"] == 0, "frames sent while b's port was down never reach r")
+        drops = vs.ctl("port", "show", "b-nic0")["netvsp"].get("rx_drop_port_down", 0)
+        check(drops == 10, f"b-nic0 counted the 10 frames dropped while down ({drops})")
         ok = True
     finally:
         for s in sims:
