@@ -9,6 +9,9 @@
 #   hvnet_vm_mode VMM        the same, and prints the mode
 #   hvnet_vm_run VMM CMD...  runs CMD ARGS (usually VMM itself) in that mode;
 #                            HVNET_VM_TIMEOUT (default 300 s) bounds the run
+#   hvnet_vm_run_retry VMM CMD...  the same, running it once more when the
+#                            sandbox machine itself died (emulation); prints
+#                            the run's stdout, then its stderr
 
 # Decides once per process (exported, so child scripts reuse the answer).
 hvnet_vm_detect() {
@@ -49,4 +52,20 @@ hvnet_vm_run() {
 		return 125
 		;;
 	esac
+}
+
+hvnet_vm_run_retry() {
+	local out attempt rc
+	out=$(mktemp /tmp/hvnet-vmrun.XXXXXX)
+	for attempt in 1 2; do
+		hvnet_vm_run "$@" >"$out" 2>"$out.err"
+		rc=$?
+		[ $rc -eq 125 ] && [ $attempt = 1 ] &&
+			grep -q 'no exit status from the sandbox' "$out.err" || break
+		echo "note: the sandbox machine died under the run (emulation); running it again"
+	done
+	cat "$out"
+	cat "$out.err" >&2
+	rm -f "$out" "$out.err"
+	return $rc
 }

@@ -38,17 +38,5 @@ if [ "$HVNET_VM_MODE" = sandbox ]; then
 		{ echo "FAIL: portable build"; exit 1; }
 	vsd=$p/vswitch/vswitchd ctl=$p/cli/vswitchctl vmm=$p/vmm/vmm
 fi
-out=$(mktemp /tmp/hvnet-e2e-vmnet.XXXXXX)
-trap 'rm -f "$out" "$out.err"' EXIT
-# a sandbox machine that dies under the run (emulation) is retried once
-for attempt in 1 2; do
-	HVNET_VM_TIMEOUT=600 hvnet_vm_run "$vmm" bash "$TOP/tests/e2e/vm_net_inner.sh" \
-		"$vsd" "$ctl" "$vmm" "$HVNET_VMLINUX" "$HVNET_INITRD" >"$out" 2>"$out.err"
-	rc=$?
-	[ $rc -eq 125 ] && [ $attempt = 1 ] && grep -q 'no exit status from the sandbox' "$out.err" ||
-		break
-	echo "note: the sandbox machine died under the run (emulation); running it again"
-done
-cat "$out"
-cat "$out.err" >&2
-exit $rc
+HVNET_VM_TIMEOUT=600 hvnet_vm_run_retry "$vmm" bash "$TOP/tests/e2e/vm_net_inner.sh" \
+	"$vsd" "$ctl" "$vmm" "$HVNET_VMLINUX" "$HVNET_INITRD"

@@ -27,17 +27,5 @@ img=$(timeout 900 "$TOP/scripts/guest-image") || { echo "FAIL: scripts/guest-ima
 eval "$img"
 hvnet_vm_detect "$vmm"
 echo "mode: $HVNET_VM_MODE"
-out=$(mktemp /tmp/hvnet-e2e-hyperv.XXXXXX)
-trap 'rm -f "$out" "$out.err"' EXIT
-# a sandbox machine that dies under the run (emulation) is retried once
-for attempt in 1 2; do
-	HVNET_VM_TIMEOUT=260 hvnet_vm_run "$vmm" bash "$TOP/tests/e2e/vmm_hyperv_inner.sh" \
-		"$vmm" "$HVNET_VMLINUX" "$HVNET_INITRD" $fake >"$out" 2>"$out.err"
-	rc=$?
-	[ $rc -eq 125 ] && [ $attempt = 1 ] && grep -q 'no exit status from the sandbox' "$out.err" ||
-		break
-	echo "note: the sandbox machine died under the run (emulation); running it again"
-done
-cat "$out"
-cat "$out.err" >&2
-exit $rc
+HVNET_VM_TIMEOUT=260 hvnet_vm_run_retry "$vmm" bash "$TOP/tests/e2e/vmm_hyperv_inner.sh" \
+	"$vmm" "$HVNET_VMLINUX" "$HVNET_INITRD" $fake

@@ -26,16 +26,5 @@ hvnet_vm_detect "$vmm"
 echo "mode: $HVNET_VM_MODE"
 # the ELF vmlinux: no decompression, so both boots are quicker. A sandbox
 # machine that dies under the run (emulation, see vmm_boot.sh) is retried once.
-out=$(mktemp /tmp/hvnet-e2e-lifecycle.XXXXXX)
-trap 'rm -f "$out" "$out.err"' EXIT
-for attempt in 1 2; do
-	HVNET_VM_TIMEOUT=200 hvnet_vm_run "$vmm" bash "$TOP/tests/e2e/vmm_lifecycle_inner.sh" \
-		"$vmm" "$HVNET_VMLINUX" "$HVNET_INITRD" >"$out" 2>"$out.err"
-	rc=$?
-	[ $rc -eq 125 ] && [ $attempt = 1 ] && grep -q 'no exit status from the sandbox' "$out.err" ||
-		break
-	echo "note: the sandbox machine died under the run (emulation); running it again"
-done
-cat "$out"
-cat "$out.err" >&2
-exit $rc
+HVNET_VM_TIMEOUT=200 hvnet_vm_run_retry "$vmm" bash "$TOP/tests/e2e/vmm_lifecycle_inner.sh" \
+	"$vmm" "$HVNET_VMLINUX" "$HVNET_INITRD"
