@@ -35,19 +35,6 @@ static int usage_error(const char *what, const char *arg)
 	return 2;
 }
 
-static int error(bool json_out, const char *msg)
-{
-	if (json_out) {
-		json_t *o = json_pack("{s:s}", "error", msg);
-
-		json_dumpf(o, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(o);
-	}
-	fprintf(stderr, "vswitchctl: error: %s\n", msg);
-	return 1;
-}
-
 /* Reads exactly len bytes, waiting in slices so that Ctrl-C can end the capture. */
 static int read_full(int fd, void *buf, size_t len)
 {
@@ -231,21 +218,21 @@ int ctl_capture_main(int argc, char **argv, const char *socket_path, bool json_o
 		return status;
 	fd = ctl_connect(ctl_socket_path(socket_path), &err);
 	if (fd < 0)
-		return error(json_out, err.msg);
+		return ctl_print_error(json_out, err.msg);
 	req = json_pack("{s:s,s:o}", "cmd", "capture", "args", args);
 	enc = ctl_encode_line(req, &len);
 	json_decref(req);
 	if (!enc || send(fd, enc, len, MSG_NOSIGNAL) != (ssize_t)len)
-		return error(json_out, "cannot send the request to vswitchd");
+		return ctl_print_error(json_out, "cannot send the request to vswitchd");
 	free(enc);
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	if (read_line(fd, line, sizeof(line)))
-		return error(json_out, "vswitchd closed the connection");
+		return ctl_print_error(json_out, "vswitchd closed the connection");
 	hdr = json_loads(line, 0, &jerr);
 	if (!hdr || json_object_get(hdr, "error"))
-		return error(json_out, hdr ? json_string_value(json_object_get(hdr, "error"))
+		return ctl_print_error(json_out, hdr ? json_string_value(json_object_get(hdr, "error"))
 					   : "vswitchd sent a malformed reply");
 	json_decref(hdr);
 	if (path && strcmp(path, "-")) {
@@ -253,7 +240,7 @@ int ctl_capture_main(int argc, char **argv, const char *socket_path, bool json_o
 		if (out < 0) {
 			snprintf(line, sizeof(line), "w: cannot write '%s': %s", path, strerror(errno));
 			shutdown(fd, SHUT_WR);
-			return error(json_out, line);
+			return ctl_print_error(json_out, line);
 		}
 	} else if (path) {
 		out = STDOUT_FILENO;
@@ -263,13 +250,13 @@ int ctl_capture_main(int argc, char **argv, const char *socket_path, bool json_o
 		uint8_t *chunk;
 
 		if (read_full(fd, &n, 4))
-			return error(json_out, "vswitchd ended the capture without a summary");
+			return ctl_print_error(json_out, "vswitchd ended the capture without a summary");
 		if (n == 0)
 			break;
 		chunk = malloc(n);
 		if (!chunk || read_full(fd, chunk, n)) {
 			free(chunk);
-			return error(json_out, "vswitchd ended the capture without a summary");
+			return ctl_print_error(json_out, "vswitchd ended the capture without a summary");
 		}
 		if (out >= 0) {
 			for (size_t off = 0; off < n;) {
@@ -277,7 +264,7 @@ int ctl_capture_main(int argc, char **argv, const char *socket_path, bool json_o
 
 				if (w <= 0) {
 					free(chunk);
-					return error(json_out, "cannot write the capture");
+					return ctl_print_error(json_out, "cannot write the capture");
 				}
 				off += (size_t)w;
 			}
@@ -289,7 +276,7 @@ int ctl_capture_main(int argc, char **argv, const char *socket_path, bool json_o
 	if (out > STDOUT_FILENO)
 		close(out);
 	if (read_line(fd, line, sizeof(line)) || !(sum = json_loads(line, 0, &jerr)))
-		return error(json_out, "vswitchd sent no capture summary");
+		return ctl_print_error(json_out, "vswitchd sent no capture summary");
 	fprintf(stderr, "%lld packets captured\n%lld packets filtered out\n%lld packets dropped\n"
 			"(%s)\n",
 		(long long)json_integer_value(json_object_get(sum, "captured")),

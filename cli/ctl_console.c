@@ -20,19 +20,6 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-static int error(bool json_out, const char *msg)
-{
-	if (json_out) {
-		json_t *o = json_pack("{s:s}", "error", msg);
-
-		json_dumpf(o, stdout, JSON_COMPACT);
-		putchar('\n');
-		json_decref(o);
-	}
-	fprintf(stderr, "vswitchctl: error: %s\n", msg);
-	return 1;
-}
-
 /* Reads the daemon's first line (the header or an error) byte by byte, so no stream is lost. */
 static json_t *read_header(int fd)
 {
@@ -102,7 +89,7 @@ int ctl_console_main(const char *socket_path, json_t *args, bool json_out)
 	fd = ctl_connect(ctl_socket_path(socket_path), &err);
 	if (fd < 0) {
 		json_decref(args);
-		return error(json_out, err.msg);
+		return ctl_print_error(json_out, err.msg);
 	}
 	req = json_pack("{s:s,s:o}", "cmd", "vm.console", "args", args);
 	enc = req ? ctl_encode_line(req, &len) : NULL;
@@ -110,7 +97,7 @@ int ctl_console_main(const char *socket_path, json_t *args, bool json_out)
 	if (!enc || send(fd, enc, len, MSG_NOSIGNAL) != (ssize_t)len) {
 		free(enc);
 		close(fd);
-		return error(json_out, "cannot send the request to vswitchd");
+		return ctl_print_error(json_out, "cannot send the request to vswitchd");
 	}
 	free(enc);
 	signal(SIGINT, on_signal);
@@ -118,7 +105,7 @@ int ctl_console_main(const char *socket_path, json_t *args, bool json_out)
 	signal(SIGPIPE, SIG_IGN);
 	hdr = read_header(fd);
 	if (!hdr || json_object_get(hdr, "error")) {
-		rc = error(json_out, hdr ? json_string_value(json_object_get(hdr, "error"))
+		rc = ctl_print_error(json_out, hdr ? json_string_value(json_object_get(hdr, "error"))
 					 : "vswitchd closed the connection");
 		json_decref(hdr);
 		close(fd);

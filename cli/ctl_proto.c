@@ -2,6 +2,7 @@
 /* Client side of the control protocol: see ctl_proto.h. */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -156,4 +157,17 @@ json_t *ctl_call(int fd, const char *cmd, json_t *args, int timeout_ms, struct c
 	}
 	free(in);
 	return reply;
+}
+
+int ctl_print_error(bool json_out, const char *msg)
+{
+	if (json_out) {
+		json_t *o = json_pack("{s:s}", "error", msg);
+
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+	}
+	fprintf(stderr, "vswitchctl: error: %s\n", msg);
+	return 1;
 }

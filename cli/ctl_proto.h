@@ -10,6 +10,8 @@
 #ifndef CTL_PROTO_H
 #define CTL_PROTO_H
 
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "ctl_err.h"
@@ -37,5 +39,9 @@ json_t *ctl_call(int fd, const char *cmd, json_t *args, int timeout_ms, struct c
  * stores its length in *len. Returns NULL on allocation failure.
  */
 char *ctl_encode_line(const json_t *obj, size_t *len);
+
+/* Prints "vswitchctl: error: MSG" on stderr (and {"error": MSG} on stdout when json_out);
+ * returns 1, the exit status of a failed command. */
+int ctl_print_error(bool json_out, const char *msg);
 
 #endif
