@@ -58,7 +58,6 @@ struct vsw_capture_params {
 	double duration;      /* stop after this many seconds (0: no limit) */
 	uint8_t dirs;	      /* VSW_CAPTURE_IN | VSW_CAPTURE_OUT */
 	uint32_t max_held;    /* a lower bound on held frames than the default (0: none) */
-	struct rte_mempool *pool; /* not used: frames are held, not copied */
 };
 
 /* One tapped port: its index in the switch and the pcapng interface it becomes. */

@@ -636,7 +636,6 @@ void vsw_destroy(struct vsw *vsw)
 	vsw_fdb_free(vsw->fdb);
 	rte_free(vsw->qs);
 	rte_mempool_free(vsw->pool);
-	rte_mempool_free(vsw->capture_pool);
 	rte_free(vsw);
 }
 
@@ -693,13 +692,6 @@ int vsw_capture_open(struct vsw *vsw, const char *target, struct vsw_capture_par
 		;
 	if (slot == VSW_CAPTURE_MAX)
 		return ctl_err_set(err, EBUSY, "capture: %d captures run already", VSW_CAPTURE_MAX);
-	if (!vsw->capture_pool)
-		vsw->capture_pool = rte_pktmbuf_pool_create("hvnet_capture", 8192, 256, 0,
-							    RTE_MBUF_DEFAULT_BUF_SIZE,
-							    (int)rte_socket_id());
-	if (!vsw->capture_pool)
-		return ctl_err_set(err, ENOMEM, "capture: no memory for capture buffers");
-	prm->pool = vsw->capture_pool;
 	c = vsw_capture_create(prm, ports, n, err);
 	if (!c)
 		return -EINVAL;

@@ -141,9 +141,9 @@ int vsw_port_set_mirror(struct vsw *vsw, const char *name, enum vsw_mirror role,
 
 /*
  * Starts a capture of target (a port, or all ports of a switch) streamed
- * on the request's connection, which it takes over (see capture.h). prm's
- * pool is filled in here. Returns 0 (the answer is the
- * stream) or -errno with err set (the caller answers the error).
+ * on the request's connection, which it takes over (see capture.h).
+ * Returns 0 (the answer is the stream) or -errno with err set (the caller
+ * answers the error).
  */
 int vsw_capture_open(struct vsw *vsw, const char *target, struct vsw_capture_params *prm,
 		     struct ctl_conn *conn, struct ctl_err *err);

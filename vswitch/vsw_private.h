@@ -101,7 +101,6 @@ struct vsw {
 	uint64_t next_rule_id;
 	struct vsw_capture *captures[VSW_CAPTURE_MAX];
 	unsigned int next_capture_id;
-	struct rte_mempool *capture_pool; /* created with the first capture */
 	struct vsw_ext_slot exts[VSW_MAX_EXTS];
 	uint64_t start_tsc;
 	uint32_t last_age;
