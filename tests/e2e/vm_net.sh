@@ -33,9 +33,11 @@ echo "mode: $HVNET_VM_MODE"
 if [ "$HVNET_VM_MODE" = sandbox ]; then
 	p=$TOP/build-portable
 	echo "building portable binaries in $p for the sandbox's CPU"
-	{ [ -f "$p/build.ninja" ] || meson setup "$p" -Dnative=false -Dtests=false >/dev/null; } &&
-		ninja -C "$p" vswitch/vswitchd cli/vswitchctl vmm/vmm >/dev/null ||
-		{ echo "FAIL: portable build"; exit 1; }
+	log=$(mktemp /tmp/hvnet-portable-build.XXXXXX)
+	{ [ -f "$p/build.ninja" ] || meson setup "$p" "$TOP" -Dnative=false -Dtests=false; } >"$log" 2>&1 &&
+		ninja -C "$p" vswitch/vswitchd cli/vswitchctl vmm/vmm >>"$log" 2>&1 ||
+		{ tail -30 "$log"; rm -f "$log"; echo "FAIL: portable build"; exit 1; }
+	rm -f "$log"
 	vsd=$p/vswitch/vswitchd ctl=$p/cli/vswitchctl vmm=$p/vmm/vmm
 fi
 HVNET_VM_TIMEOUT=600 hvnet_vm_run_retry "$vmm" bash "$TOP/tests/e2e/vm_net_inner.sh" \
