@@ -478,6 +478,11 @@ bool vsw_synth_open_p(const struct vsw_synth *s)
 	return s->in != NULL;
 }
 
+uint32_t vsw_synth_relid(const struct vsw_synth *s)
+{
+	return s->relid;
+}
+
 const uint8_t *vsw_synth_mac(const struct vsw_synth *s)
 {
 	return s->mac;

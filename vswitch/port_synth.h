@@ -73,6 +73,8 @@ int vsw_synth_take_state(struct vsw_synth *s, void *buf, size_t len);
 /* True once (per failure) when the guest broke the protocol and the channel died. */
 bool vsw_synth_take_failure(struct vsw_synth *s, char *why, size_t len);
 bool vsw_synth_open_p(const struct vsw_synth *s);
+/* The relid of the channel last opened (0 before the first open). */
+uint32_t vsw_synth_relid(const struct vsw_synth *s);
 const uint8_t *vsw_synth_mac(const struct vsw_synth *s);
 /* While the port is administratively down the datapath does not poll it: the control
  * thread calls this (every few tens of ms) so that the guest's control requests are answered

@@ -447,7 +447,7 @@ static void vb_report(struct vb_conn *c)
 			vb_send(c, VMBUS_USER_NIC_STATE, i, 0, &st, sizeof(st.s) + (size_t)n);
 		}
 		if (vsw_synth_take_failure(s, why, sizeof(why)))
-			vb_channel_failed(c, i, 0, -EPROTO, why);
+			vb_channel_failed(c, i, vsw_synth_relid(s), -EPROTO, why);
 	}
 }
 
