@@ -62,7 +62,8 @@ struct vsw_capture {
 	struct rte_bpf_jit jit;
 	struct rte_ring *ring;
 	unsigned int ring_cap;
-	unsigned int n_ports;
+	unsigned int n_ports;	/* interfaces; grows (release) when a switch gains ports */
+	unsigned int n_idb;	/* interfaces described in the stream (writer) */
 	uint16_t *ports;
 	char **names, **switches;
 	int fd;
@@ -131,9 +132,9 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
 	c->prm = *prm;
 	c->fd = -1;
 	c->filter = strdup(prm->filter ? prm->filter : "");
-	c->ports = calloc(n ? n : 1, sizeof(*c->ports));
-	c->names = calloc(n ? n : 1, sizeof(*c->names));
-	c->switches = calloc(n ? n : 1, sizeof(*c->switches));
+	c->ports = calloc(VSW_CAPTURE_MAX_IFS, sizeof(*c->ports));
+	c->names = calloc(VSW_CAPTURE_MAX_IFS, sizeof(*c->names));
+	c->switches = calloc(VSW_CAPTURE_MAX_IFS, sizeof(*c->switches));
 	c->scratch = malloc(VSW_CAPTURE_SNAPLEN_MAX);
 	snprintf(name, sizeof(name), "capture%u", ring_seq++);
 	c->ring = rte_ring_create(name, RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
@@ -144,8 +145,8 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
 	c->ring_cap = rte_ring_get_capacity(c->ring);
 	if (c->prm.max_held && c->prm.max_held < c->ring_cap)
 		c->ring_cap = c->prm.max_held;
-	c->n_ports = n;
-	for (unsigned int i = 0; i < n; i++) {
+	c->n_ports = RTE_MIN(n, VSW_CAPTURE_MAX_IFS);
+	for (unsigned int i = 0; i < c->n_ports; i++) {
 		c->ports[i] = ports[i].port;
 		c->names[i] = strdup(ports[i].name);
 		c->switches[i] = strdup(ports[i].switch_name);
@@ -280,11 +281,30 @@ static uint64_t tsc_to_us(const struct vsw_capture *c, uint64_t tsc)
 }
 
 /* Encodes one frame of the current burst, unless the count is reached. */
+/* Describes interfaces up to ifidx: ports a switch gained after the capture started. */
+static void write_idbs(struct vsw_capture *c, struct vsw_pcapng_buf *b, unsigned int ifidx)
+{
+	unsigned int n = __atomic_load_n(&c->n_ports, __ATOMIC_ACQUIRE);
+	char descr[128];
+
+	while (c->n_idb <= ifidx && c->n_idb < n) {
+		snprintf(descr, sizeof(descr), "hvnet switch %s port %s", c->switches[c->n_idb],
+			 c->names[c->n_idb]);
+		vsw_pcapng_idb(b, c->names[c->n_idb], descr, c->prm.snaplen, c->filter);
+		c->n_idb++;
+	}
+}
+
 static void write_frame(struct vsw_capture *c, struct vsw_pcapng_buf *b, const struct rte_mbuf *m,
 			uint64_t *written)
 {
 	uint32_t len = RTE_MIN(m->pkt_len, c->prm.snaplen);
 	const void *data;
+
+	if (c->rd.ifidx >= c->n_idb)
+		write_idbs(c, b, c->rd.ifidx);
+	if (c->rd.ifidx >= c->n_idb)
+		return; /* cannot happen: taps name described interfaces only */
 
 	if (c->prm.count && *written >= c->prm.count)
 		return;
@@ -453,6 +473,7 @@ static int send_headers(struct vsw_capture *c)
 		vsw_pcapng_idb(&b, c->names[i], descr, c->prm.snaplen, c->filter);
 		json_array_append_new(ifs, json_string(c->names[i]));
 	}
+	c->n_idb = c->n_ports;
 	hdr = json_pack("{s:i,s:o,s:s}", "capture", c->id, "interfaces", ifs, "filter", c->filter);
 	line = json_dumps(hdr, JSON_COMPACT);
 	if (!line || send_all(c->fd, line, strlen(line)) || send_all(c->fd, "\n", 1) ||
@@ -529,7 +550,7 @@ void vsw_capture_free(struct vsw_capture *c)
 		;
 	rte_ring_free(c->ring);
 	rte_bpf_destroy(c->bpf);
-	for (unsigned int i = 0; i < c->n_ports; i++) {
+	for (unsigned int i = 0; c->names && i < c->n_ports; i++) {
 		free(c->names[i]);
 		free(c->switches[i]);
 	}
@@ -551,6 +572,32 @@ unsigned int vsw_capture_forget_port(struct vsw_capture *c, uint16_t port)
 		left += c->ports[i] != UINT16_MAX;
 	}
 	return left;
+}
+
+int vsw_capture_add_port(struct vsw_capture *c, const struct vsw_capture_port *p)
+{
+	unsigned int i;
+
+	/* a port that comes back under its old name (a VM restarted) keeps its interface */
+	for (i = 0; i < c->n_ports; i++) {
+		if (c->ports[i] == UINT16_MAX && !strcmp(c->names[i], p->name) &&
+		    !strcmp(c->switches[i], p->switch_name)) {
+			c->ports[i] = p->port;
+			return (int)i;
+		}
+	}
+	if (c->n_ports == VSW_CAPTURE_MAX_IFS)
+		return -ENOSPC;
+	c->ports[i] = p->port;
+	c->names[i] = strdup(p->name);
+	c->switches[i] = strdup(p->switch_name);
+	if (!c->names[i] || !c->switches[i]) {
+		free(c->names[i]);
+		free(c->switches[i]);
+		return -ENOMEM;
+	}
+	__atomic_store_n(&c->n_ports, i + 1, __ATOMIC_RELEASE); /* the writer's IDB comes next */
+	return (int)i;
 }
 
 unsigned int vsw_capture_n_ports(const struct vsw_capture *c)

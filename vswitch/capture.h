@@ -38,6 +38,7 @@
 #include "pcapng.h"
 
 #define VSW_CAPTURE_MAX 8      /* sessions at once */
+#define VSW_CAPTURE_MAX_IFS 512u/* interfaces (ports) of one session, over its life */
 #define VSW_CAPTURE_IN 1       /* frames the switch receives from the port */
 #define VSW_CAPTURE_OUT 2      /* frames the switch sends to the port */
 #define VSW_CAPTURE_SNAPLEN_MAX 262144
@@ -109,6 +110,15 @@ void vsw_capture_free(struct vsw_capture *c);
  * session's ports remain.
  */
 unsigned int vsw_capture_forget_port(struct vsw_capture *c, uint16_t port);
+
+/*
+ * Adds a port to a switch capture (the switch gained it): a new interface,
+ * or the interface of a deleted port of the same name and switch (a VM that
+ * restarted). The writer describes a new interface before its first frame.
+ * Returns the interface index, -ENOSPC (VSW_CAPTURE_MAX_IFS) or -ENOMEM.
+ * Control thread, before the snapshot that taps the port.
+ */
+int vsw_capture_add_port(struct vsw_capture *c, const struct vsw_capture_port *p);
 
 /* The session's tapped ports (UINT16_MAX: deleted) and directions, for the snapshot. */
 unsigned int vsw_capture_n_ports(const struct vsw_capture *c);

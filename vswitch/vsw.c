@@ -200,8 +200,25 @@ static void forget_captured_port(struct vsw *vsw, uint16_t port)
 	for (unsigned int s = 0; s < VSW_CAPTURE_MAX; s++) {
 		struct vsw_capture *c = vsw->captures[s];
 
-		if (c && vsw_capture_forget_port(c, port) == 0)
+		/* a switch capture goes on while the switch exists: VMs' ports come and go */
+		if (c && vsw_capture_forget_port(c, port) == 0 && vsw->capture_sw[s] < 0)
 			vsw_capture_stop(c, "port deleted");
+	}
+}
+
+/* A new port joins the running captures of its switch. */
+static void join_switch_captures(struct vsw *vsw, struct vsw_port *p)
+{
+	struct vsw_capture_port cp = {(uint16_t)(p - vsw->ports), p->name,
+				      vsw->switches[p->sw].name};
+
+	for (unsigned int s = 0; s < VSW_CAPTURE_MAX; s++) {
+		struct vsw_capture *c = vsw->captures[s];
+
+		if (c && !vsw_capture_ending(c) && vsw->capture_sw[s] == p->sw &&
+		    vsw_capture_add_port(c, &cp) < 0)
+			vsw_log(VSW_LOG_WARN, "capture: port %s not added to the capture of switch %s",
+				p->name, vsw->switches[p->sw].name);
 	}
 }
 
@@ -229,6 +246,7 @@ int vsw_port_add(struct vsw *vsw, const char *swname, struct vsw_port_params *p,
 	port = open_port(vsw, (uint16_t)(sw - vsw->switches), p, VSW_ROLE_PORT, !down, err);
 	if (!port)
 		return -EINVAL;
+	join_switch_captures(vsw, port);
 	vsw_rebuild(vsw);
 	vsw_log(VSW_LOG_INFO, "port %s (%s) added to switch %s%s", port->name, p->kind, sw->name,
 		down ? ", down" : "");
@@ -651,14 +669,15 @@ int vsw_port_set_mirror(struct vsw *vsw, const char *name, enum vsw_mirror role,
 	return 0;
 }
 
-/* Resolves a capture target: one port, or every port of a switch. */
+/* Resolves a capture target: one port, or every port of a switch (*sw_idx). */
 static int capture_ports(struct vsw *vsw, const char *target, struct vsw_capture_port *out,
-			 unsigned int *n, struct ctl_err *err)
+			 unsigned int *n, int *sw_idx, struct ctl_err *err)
 {
 	struct vsw_port *p = vsw_find_port(vsw, target, NULL);
 	struct vsw_switch *sw;
 
 	*n = 0;
+	*sw_idx = -1;
 	if (p) {
 		out[(*n)++] = (struct vsw_capture_port){(uint16_t)(p - vsw->ports), p->name,
 							vsw->switches[p->sw].name};
@@ -668,14 +687,13 @@ static int capture_ports(struct vsw *vsw, const char *target, struct vsw_capture
 	if (!sw)
 		return ctl_err_set(err, ENOENT, "capture: no port or switch named '%s'",
 				   target ? target : "");
+	*sw_idx = (int)(sw - vsw->switches);
 	for (unsigned int i = 0; i < VSW_MAX_PORTS; i++) {
 		if (vsw->ports[i].used && vsw->ports[i].sw == sw - vsw->switches)
 			out[(*n)++] = (struct vsw_capture_port){(uint16_t)i, vsw->ports[i].name,
 								sw->name};
 	}
-	if (!*n)
-		return ctl_err_set(err, ENOENT, "capture: switch '%s' has no ports", target);
-	return 0;
+	return 0; /* a switch without ports yet: its ports join as they come */
 }
 
 int vsw_capture_open(struct vsw *vsw, const char *target, struct vsw_capture_params *prm,
@@ -684,9 +702,9 @@ int vsw_capture_open(struct vsw *vsw, const char *target, struct vsw_capture_par
 	struct vsw_capture_port ports[VSW_MAX_PORTS];
 	struct vsw_capture *c;
 	unsigned int n, slot;
-	int fd;
+	int fd, sw_idx;
 
-	if (capture_ports(vsw, target, ports, &n, err))
+	if (capture_ports(vsw, target, ports, &n, &sw_idx, err))
 		return -ENOENT;
 	for (slot = 0; slot < VSW_CAPTURE_MAX && vsw->captures[slot]; slot++)
 		;
@@ -701,6 +719,7 @@ int vsw_capture_open(struct vsw *vsw, const char *target, struct vsw_capture_par
 		return 0; /* the client went away; nothing to answer */
 	}
 	vsw->captures[slot] = c;
+	vsw->capture_sw[slot] = sw_idx;
 	vsw_rebuild(vsw);
 	vsw_log(VSW_LOG_INFO, "capture %u on %s (%u ports)%s%s", vsw->next_capture_id, target, n,
 		prm->filter ? ", filter " : "", prm->filter ? prm->filter : "");

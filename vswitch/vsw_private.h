@@ -100,6 +100,7 @@ struct vsw {
 	struct vsw_dp *dp;
 	uint64_t next_rule_id;
 	struct vsw_capture *captures[VSW_CAPTURE_MAX];
+	int capture_sw[VSW_CAPTURE_MAX]; /* the switch a session captures, -1: one port */
 	unsigned int next_capture_id;
 	struct vsw_ext_slot exts[VSW_MAX_EXTS];
 	uint64_t start_tsc;
