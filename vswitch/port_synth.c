@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -88,6 +89,7 @@ struct vsw_gmem *vsw_gmem_new(void)
 int vsw_gmem_add(struct vsw_gmem *gm, int fd, uint64_t gpa, uint64_t size, uint64_t offset)
 {
 	struct gmem_region *r;
+	struct stat st;
 	void *va;
 
 	if (gm->n >= VSW_GMEM_MAX_REGIONS || !size || size % PAGE_SIZE || gpa % PAGE_SIZE ||
@@ -100,6 +102,12 @@ int vsw_gmem_add(struct vsw_gmem *gm, int fd, uint64_t gpa, uint64_t size, uint6
 			close(fd);
 			return -EEXIST;
 		}
+	}
+	/* a mapping past the end of the file would fault (SIGBUS) on first touch */
+	if (fstat(fd, &st) < 0 || offset > (uint64_t)st.st_size ||
+	    size > (uint64_t)st.st_size - offset) {
+		close(fd);
+		return -ERANGE;
 	}
 	va = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
 	if (va == MAP_FAILED) {
