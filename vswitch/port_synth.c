@@ -658,13 +658,27 @@ static uint16_t synth_tx(void *ctx, uint16_t txq, struct rte_mbuf **pkts, uint16
 	struct vsw_synth *s = ctx;
 	struct nvsp_frame f[64];
 	uint16_t done = 0;
+	uint32_t max_len = s->mtu + RTE_ETHER_HDR_LEN + RTE_VLAN_HLEN;
 
 	(void)txq;
+	/* frames longer than the NIC's MTU go to the tail: the caller drops and counts them rather
+	 * than the port counting them as sent */
+	for (uint16_t i = 0, end = n; i < end;) {
+		if (pkts[i]->pkt_len > max_len) {
+			struct rte_mbuf *big = pkts[i];
+
+			memmove(&pkts[i], &pkts[i + 1], (size_t)(n - i - 1) * sizeof(*pkts));
+			pkts[n - 1] = big;
+			end--;
+		} else {
+			i++;
+		}
+	}
 	rte_spinlock_lock(&s->lock);
-	while (s->in && !s->failed && done < n) {
+	while (s->in && !s->failed && done < n && pkts[done]->pkt_len <= max_len) {
 		unsigned int k = 0, ok;
 
-		while (done + k < n && k < RTE_DIM(f) && rte_pktmbuf_is_contiguous(pkts[done + k])) {
+		while (done + k < n && k < RTE_DIM(f) && pkts[done + k]->pkt_len <= max_len && rte_pktmbuf_is_contiguous(pkts[done + k])) {
 			f[k].data = rte_pktmbuf_mtod(pkts[done + k], const void *);
 			f[k].len = pkts[done + k]->pkt_len;
 			k++;
