@@ -484,8 +484,9 @@ static int sim_setup(struct sim *s)
 	cfg.mtu = 9000;
 	per = (nvsc_gsim_mem_needed(&cfg) + PAGE - 1) / PAGE * PAGE;
 	s->mem_size = (off + per * s->n_nics + (2u << 20) - 1) / (2u << 20) * (2u << 20);
-	s->memfd = memfd_create("netvsc-sim", MFD_CLOEXEC);
-	if (s->memfd < 0 || ftruncate(s->memfd, (off_t)s->mem_size) < 0)
+	s->memfd = memfd_create("netvsc-sim", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (s->memfd < 0 || ftruncate(s->memfd, (off_t)s->mem_size) < 0 ||
+	    fcntl(s->memfd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		return -errno;
 	s->mem = mmap(NULL, s->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->memfd, 0);
 	if (s->mem == MAP_FAILED)

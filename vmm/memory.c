@@ -24,12 +24,14 @@ struct vmm_memory {
 
 static int map(struct vmm_memory *m, bool hugetlb)
 {
-	unsigned flags = MFD_CLOEXEC | (hugetlb ? MFD_HUGETLB | MFD_HUGE_2MB : 0);
+	unsigned flags = MFD_CLOEXEC | MFD_ALLOW_SEALING | (hugetlb ? MFD_HUGETLB | MFD_HUGE_2MB : 0);
 
 	m->fd = memfd_create(hugetlb ? "hvnet-guest-ram-huge" : "hvnet-guest-ram", flags);
 	if (m->fd < 0)
 		return -errno;
-	if (ftruncate(m->fd, (off_t)m->size) < 0)
+	/* sealed at its size: vswitchd maps it and must never see it shrink (SIGBUS) */
+	if (ftruncate(m->fd, (off_t)m->size) < 0 ||
+	    fcntl(m->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0)
 		return -errno;
 	m->host = mmap(NULL, m->size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE,
 		       m->fd, 0);

@@ -5,6 +5,7 @@
  * rx/tx functions run NetVSP on the datapath lcore.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,7 @@ int vsw_gmem_add(struct vsw_gmem *gm, int fd, uint64_t gpa, uint64_t size, uint6
 {
 	struct gmem_region *r;
 	struct stat st;
+	int seals;
 	void *va;
 
 	if (gm->n >= VSW_GMEM_MAX_REGIONS || !size || size % PAGE_SIZE || gpa % PAGE_SIZE ||
@@ -103,11 +105,17 @@ int vsw_gmem_add(struct vsw_gmem *gm, int fd, uint64_t gpa, uint64_t size, uint6
 			return -EEXIST;
 		}
 	}
-	/* a mapping past the end of the file would fault (SIGBUS) on first touch */
+	/* a mapping past the end of the file would fault (SIGBUS) on first touch; so would one
+	 * whose file the VM side shrinks later: the memfd must be sealed against that */
 	if (fstat(fd, &st) < 0 || offset > (uint64_t)st.st_size ||
 	    size > (uint64_t)st.st_size - offset) {
 		close(fd);
 		return -ERANGE;
+	}
+	seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0 || !(seals & F_SEAL_SHRINK)) {
+		close(fd);
+		return -EPERM;
 	}
 	va = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, (off_t)offset);
 	if (va == MAP_FAILED) {

@@ -323,7 +323,9 @@ static void vb_mem(struct vb_conn *c, struct vmbus_user_msg *m)
 	if (rc < 0)
 		vsw_log(VSW_LOG_WARN, "vm %s: guest memory [0x%llx, +0x%llx) refused: %s", c->name,
 			(unsigned long long)mem->gpa, (unsigned long long)mem->size,
-			strerror(-rc));
+			rc == -EPERM ? "the memfd is not sealed against shrinking (F_SEAL_SHRINK)"
+			: rc == -ERANGE ? "the region runs past the end of the memfd"
+					: strerror(-rc));
 }
 
 static void vb_dispatch(struct vsw_vmbus *vb, struct vb_conn *c, struct vmbus_user_msg *m)

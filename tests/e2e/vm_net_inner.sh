@@ -154,8 +154,9 @@ for p in $pids; do kill -0 "$p" 2>/dev/null && alive="$alive $p"; done
 [ -n "$pids" ] && [ -z "$alive" ] &&
 	ok "vm shutdown: the three guests powered off through their shutdown service (vmm pids $pids gone)" ||
 	bad "vmm processes still running after vm shutdown:${alive:- none listed}"
-tr -d '\r' <"$alog" | grep -q 'reboot: Power down' && ok "guest a's kernel powered down" ||
-	bad "a: no 'reboot: Power down'"
+for _ in $(seq 50); do grep -q 'reboot: Power down' "$alog" && break; sleep 0.2; done
+grep -q 'reboot: Power down' "$alog" && ok "guest a's kernel powered down" ||
+	bad "a: no 'reboot: Power down' in $alog"
 if [ $fails -ne 0 ]; then
 	echo "---- vswitchd ----"; tail -40 "$tmp/vswitchd.log"
 	for f in "$tmp"/*.log "$tmp"/*/*.log; do [ -f "$f" ] && { echo "---- $f ----"; tr -d '\r' <"$f" | grep -v '^\s*$' | tail -25; }; done

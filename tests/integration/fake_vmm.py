@@ -17,6 +17,7 @@ Behaviour switches, as words in --cmdline:
   fake.chatty=N         print N MiB of console lines after the banner
 """
 import array
+import fcntl
 import os
 import signal
 import socket
@@ -83,8 +84,10 @@ class Vm:
         self.sock = None
         self.state = VM_RUNNING
         self.start = time.monotonic()
-        self.mem = os.memfd_create("fake-guest-ram")
+        self.mem = os.memfd_create("fake-guest-ram", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         os.ftruncate(self.mem, MEM_SIZE)
+        # vswitchd maps guest memory only from memfds sealed against shrinking
+        fcntl.fcntl(self.mem, fcntl.F_ADD_SEALS, fcntl.F_SEAL_SHRINK | fcntl.F_SEAL_GROW)
 
     def send(self, mtype, body, fds=(), seq=None):
         if seq is None:
