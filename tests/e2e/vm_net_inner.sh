@@ -116,8 +116,8 @@ hb=$(vs --json vm show a | jq -r '"\(.state) \(.heartbeat) \(.nics | length) \(.
 	bad "vm show a: '$hb'"
 # vswitchd restarts under the running guests: the vmms reconnect and replay,
 # NetVSP resumes the guests' negotiated state; the guests see a link flap and
-# are not rebooted. The VMs come back as standalone VMs (vm records are not
-# persisted), so their consoles are read from the files vmm writes.
+# are not rebooted. The new vswitchd adopts them from vms.json; the console
+# is read from the file vmm writes, which outlives both vswitchds.
 alog=$(vs --json vm show a | jq -r .console_log)
 start_vswitchd() {
 	"$vsd" --socket "$HVNET_SOCKET" --foreground --lcores 1 "${mem[@]}" --mbufs 4096 \
