@@ -144,7 +144,8 @@ static int vu_parse_channel_open(const uint8_t *b, size_t len)
 	memcpy(&o, b, sizeof(o));
 	if (o.npfns < 2 || o.npfns > VMBUS_USER_MAX_PFNS ||
 	    len != sizeof(o) + (size_t)o.npfns * sizeof(uint64_t) || o.out_offset < 1 ||
-	    o.out_offset >= o.npfns || o.relid == 0 || o.ring_gpadl == 0 || o.sief_gpa % VU_PAGE)
+	    o.out_offset >= o.npfns || o.relid == 0 || o.relid > VMBUS_USER_MAX_RELID ||
+	    o.ring_gpadl == 0 || o.sief_gpa % VU_PAGE)
 		return -EPROTO;
 	return 0;
 }

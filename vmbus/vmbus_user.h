@@ -78,6 +78,7 @@
 #define VMBUS_USER_MAX_PFNS	 ((VMBUS_USER_MAX_MSG - 64u) / 8u)
 #define VMBUS_USER_MAX_STATE	 1024u /* NIC_STATE blob */
 #define VMBUS_USER_MAX_REGIONS	 4
+#define VMBUS_USER_MAX_RELID	 2047u /* a channel's bit in the SIEF area of SINT 2 (2048 bits) */
 
 enum vmbus_user_type {
 	VMBUS_USER_HELLO = 1,

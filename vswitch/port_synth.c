@@ -336,7 +336,7 @@ void vsw_synth_del_gpadl(struct vsw_synth *s, uint32_t gpadl)
 
 		if (!g->va || !g->live || g->id != gpadl)
 			continue;
-		if (s->nv) {
+		if (s->in) {
 			g->live = false; /* NetVSP may still point into it: unmap at close */
 		} else {
 			vsw_gmem_unmap(g->va, g->npages);
@@ -376,7 +376,8 @@ int vsw_synth_open(struct vsw_synth *s, const struct vmbus_user_channel_open *o,
 	void *va;
 	int rc;
 
-	if (o->out_offset < 2 || o->npfns < o->out_offset + 2 || o->target_vp >= SYNTH_MAX_VPS) {
+	if (o->out_offset < 2 || o->npfns < o->out_offset + 2 || o->target_vp >= SYNTH_MAX_VPS ||
+	    o->relid > VMBUS_USER_MAX_RELID) { /* cb_signal_guest sets bit relid of 2048 */
 		rc = -EINVAL;
 		goto close_fds;
 	}

@@ -360,6 +360,10 @@ static void test_malformed(void **state)
 	n = mk_raw(raw, VMBUS_USER_CHANNEL_OPEN, b, mk_open(b, 4, 2));
 	set_u32(raw, offsetof(struct vmbus_user_channel_open, npfns), VMBUS_USER_MAX_PFNS + 1);
 	expect_bad(p, raw, n, 2);
+	/* a relid past the SIEF area's 2048 bits */
+	n = mk_raw(raw, VMBUS_USER_CHANNEL_OPEN, b, mk_open(b, 4, 2));
+	set_u32(raw, offsetof(struct vmbus_user_channel_open, relid), VMBUS_USER_MAX_RELID + 1);
+	expect_bad(p, raw, n, 2);
 	/* events: unterminated message, positive reason */
 	memset(ev.message, 'x', sizeof(ev.message));
 	expect_bad(p, raw, mk_raw(raw, VMBUS_USER_CHANNEL_FAILED, &ev, sizeof(ev)), 0);
