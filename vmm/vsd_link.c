@@ -272,6 +272,7 @@ static void nic_close(void *vsp, struct vmbus_channel *ch)
 	uint32_t relid = vmbus_channel_relid(ch);
 
 	n->ch = NULL;
+	n->have_state = false; /* NetVSP state of this channel: a reopened one starts afresh */
 	if (l->up && send_event(l, VMBUS_USER_CHANNEL_CLOSE, n->idx, relid, "closed") == 0)
 		wait_closed(l, relid);
 }

@@ -70,8 +70,6 @@ struct vsw_synth {
 	/* reconnect */
 	uint8_t restore[SYNTH_STATE_MAX];
 	size_t restore_len;
-	uint8_t last_state[SYNTH_STATE_MAX];
-	int last_state_len;
 	uint64_t last_state_gen;
 	/* port */
 	struct rte_mempool *pool;
@@ -365,6 +363,8 @@ static struct nvsp *synth_new_nvsp(struct vsw_synth *s, uint32_t vmbus_version)
 		vsw_log(VSW_LOG_WARN, "%s: saved NetVSP state refused; the guest driver must "
 				      "reinitialize", s->name);
 	}
+	/* the state belongs to the channel it was saved from: a later open is a new driver */
+	s->restore_len = 0;
 	return nv;
 }
 
@@ -456,24 +456,14 @@ int vsw_synth_set_restore(struct vsw_synth *s, const void *buf, size_t len)
 
 int vsw_synth_take_state(struct vsw_synth *s, void *buf, size_t len)
 {
-	uint8_t tmp[SYNTH_STATE_MAX];
 	int n = 0;
 
 	rte_spinlock_lock(&s->lock);
 	if (s->nv && s->in && !s->failed && nvsp_state_gen(s->nv) != s->last_state_gen) {
 		s->last_state_gen = nvsp_state_gen(s->nv);
-		n = nvsp_save(s->nv, tmp, sizeof(tmp));
+		n = nvsp_save(s->nv, buf, len);
 	}
 	rte_spinlock_unlock(&s->lock);
-	if (n <= 0 || (n == s->last_state_len && !memcmp(tmp, s->last_state, (size_t)n)))
-		return n < 0 ? n : 0;
-	if ((size_t)n > len)
-		return -EMSGSIZE;
-	memcpy(s->last_state, tmp, (size_t)n);
-	s->last_state_len = n;
-	memcpy(buf, tmp, (size_t)n);
-	/* What vswitchd saved is also what a restart of this NIC restores. */
-	vsw_synth_set_restore(s, tmp, (size_t)n);
 	return n;
 }
 

@@ -65,10 +65,10 @@ int vsw_synth_open(struct vsw_synth *s, const struct vmbus_user_channel_open *o,
 void vsw_synth_close(struct vsw_synth *s);
 /* The SIEF page of vCPU vp moved. */
 void vsw_synth_set_sief(struct vsw_synth *s, uint32_t vp, uint64_t gpa);
-/* NetVSP state to restore at the next open (from a NIC_STATE message). */
+/* NetVSP state to restore at the next open (from a NIC_STATE message); used once. */
 int vsw_synth_set_restore(struct vsw_synth *s, const void *buf, size_t len);
-/* The current NetVSP state when it changed since the last call: bytes written to buf, 0 when
- * unchanged, or -errno. */
+/* The current NetVSP state when it changed since the last call (or since the channel opened):
+ * bytes written to buf (at least NVSP_SAVE_MAX), 0 when unchanged, or -errno. */
 int vsw_synth_take_state(struct vsw_synth *s, void *buf, size_t len);
 /* True once (per failure) when the guest broke the protocol and the channel died. */
 bool vsw_synth_take_failure(struct vsw_synth *s, char *why, size_t len);
