@@ -140,6 +140,31 @@ static void print_blocks(struct text_state *ts, const uint8_t *p, size_t len)
 	}
 }
 
+/* Hands the destination to vswitchd: one byte carrying the descriptor (capture.h). */
+static int send_fd(int sock, int fd)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	char byte = 'w';
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			     .msg_controllen = sizeof(ctl.buf)};
+	struct cmsghdr *h = CMSG_FIRSTHDR(&msg);
+
+	memset(&ctl, 0, sizeof(ctl));
+	h->cmsg_level = SOL_SOCKET;
+	h->cmsg_type = SCM_RIGHTS;
+	h->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(h), &fd, sizeof(int));
+	while (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
 /* Builds the request from the command line; returns NULL after printing a usage error. */
 static json_t *parse(int argc, char **argv, const char **out_path, int *status)
 {
@@ -195,6 +220,8 @@ static json_t *parse(int argc, char **argv, const char **out_path, int *status)
 		goto fail;
 	}
 	json_object_set_new(args, "target", json_string(target));
+	if (*out_path)
+		json_object_set_new(args, "fd", json_true()); /* vswitchd writes the file */
 	return args;
 fail:
 	json_decref(args);
@@ -245,6 +272,14 @@ int ctl_capture_main(int argc, char **argv, const char *socket_path, bool json_o
 	} else if (path) {
 		out = STDOUT_FILENO;
 	}
+	if (out >= 0 && send_fd(fd, out)) {
+		shutdown(fd, SHUT_WR);
+		return ctl_print_error(json_out, "cannot hand the capture file to vswitchd");
+	}
+	if (out > STDOUT_FILENO) {
+		close(out); /* vswitchd has its own: the file is complete when the summary comes */
+		out = -1;
+	}
 	for (;;) {
 		uint32_t n;
 		uint8_t *chunk;
@@ -268,22 +303,27 @@ int ctl_capture_main(int argc, char **argv, const char *socket_path, bool json_o
 				}
 				off += (size_t)w;
 			}
-		} else {
+		} else if (!path) {
 			print_blocks(&ts, chunk, n);
 		}
 		free(chunk);
 	}
-	if (out > STDOUT_FILENO)
-		close(out);
 	if (read_line(fd, line, sizeof(line)) || !(sum = json_loads(line, 0, &jerr)))
 		return ctl_print_error(json_out, "vswitchd sent no capture summary");
+	if (json_is_string(json_object_get(sum, "error"))) {
+		snprintf(line, sizeof(line), "%s (%lld packets captured)",
+			 json_string_value(json_object_get(sum, "error")),
+			 (long long)json_integer_value(json_object_get(sum, "captured")));
+		json_decref(sum);
+		return ctl_print_error(json_out, line);
+	}
 	fprintf(stderr, "%lld packets captured\n%lld packets filtered out\n%lld packets dropped\n"
 			"(%s)\n",
 		(long long)json_integer_value(json_object_get(sum, "captured")),
 		(long long)json_integer_value(json_object_get(sum, "filtered_out")),
 		(long long)json_integer_value(json_object_get(sum, "dropped")),
 		json_string_value(json_object_get(sum, "reason")));
-	if (json_out && out != STDOUT_FILENO) {
+	if (json_out && !(path && !strcmp(path, "-"))) {
 		json_dumpf(sum, stdout, JSON_COMPACT);
 		putchar('\n');
 	}

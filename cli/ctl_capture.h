@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
  * The client side of "vswitchctl capture": parses its options, asks
- * vswitchd for a capture session and copies the pcapng stream it answers
- * with to a file or stdout (-w), or prints one line per frame. Ctrl-C (or
+ * vswitchd for a capture session; with -w it opens the file (or takes
+ * stdout for "-w -") and hands the descriptor to vswitchd, which writes the
+ * pcapng into it; without, it prints one line per frame of the stream. Ctrl-C (or
  * SIGTERM) ends the capture cleanly: the file stays valid and the counts
  * (captured, filtered out, dropped) are printed.
  */

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* Packet capture sessions: see capture.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,6 +18,7 @@
 #include <pcap/pcap.h>
 #include <rte_bpf.h>
 #include <rte_cycles.h>
+#include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_ring.h>
 
@@ -22,13 +27,15 @@
 #include "datapath.h"
 
 #define RING_SIZE 8192 /* ring slots: burst headers and frames */
-#define CHUNK 65536
+#define CHUNK 65536	  /* bytes of pcapng sent to the client in one chunk */
+#define OUT_CHUNK 262144  /* bytes written to a passed destination in one go */
 #define HDR_WORDS 2	  /* slots of a burst header */
 #define HDR_MARK 1	  /* set in a header's first word, never in an mbuf pointer */
 #define TAP_MAX 64	  /* frames handed to the ring in one go */
 #define DRAIN_MAX 256	  /* slots the writer takes in one go */
 #define IDLE_MIN_US 20	  /* the writer's sleep when the ring is empty, doubling up to */
-#define IDLE_MAX_US 1000
+#define IDLE_MAX_US 640
+#define DOZE_MS 50	  /* then it sleeps until woken by a tap, at most this long */
 
 /*
  * The ring carries bursts: a header of two slots (word 0: HDR_MARK, the
@@ -66,15 +73,21 @@ struct vsw_capture {
 	unsigned int n_idb;	/* interfaces described in the stream (writer) */
 	uint16_t *ports;
 	char **names, **switches;
-	int fd;
+	int fd;		/* the client's connection */
+	int out;	/* the destination the client passed, or -1 (stream on fd) */
+	bool out_sock;	/* out is a socket (written with MSG_DONTWAIT) */
+	int wake_fd;	/* eventfd: a tap woke the dozing writer */
+	int out_err;	/* errno of a failed write to out */
 	unsigned int id;
 	pthread_t writer;
 	bool started;
 	struct reader rd;
 	uint8_t *scratch; /* a frame of several segments, made contiguous */
 	/* shared between threads */
-	volatile bool stop, ending, released, finished;
+	volatile bool stop, ending, released, finished, cut;
 	const char *volatile reason;
+	/* the writer dozes (taps wake it); a line of its own, read by the taps */
+	int asleep __rte_cache_aligned;
 	uint64_t tsc0, real0_us, tsc_hz; /* clock mapping */
 	struct lcore_stats stats[VSW_MAX_LCORES];
 };
@@ -131,6 +144,8 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
 	}
 	c->prm = *prm;
 	c->fd = -1;
+	c->out = -1;
+	c->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	c->filter = strdup(prm->filter ? prm->filter : "");
 	c->ports = calloc(VSW_CAPTURE_MAX_IFS, sizeof(*c->ports));
 	c->names = calloc(VSW_CAPTURE_MAX_IFS, sizeof(*c->names));
@@ -138,7 +153,8 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
 	c->scratch = malloc(VSW_CAPTURE_SNAPLEN_MAX);
 	snprintf(name, sizeof(name), "capture%u", ring_seq++);
 	c->ring = rte_ring_create(name, RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
-	if (!c->filter || !c->ports || !c->names || !c->switches || !c->scratch || !c->ring) {
+	if (!c->filter || !c->ports || !c->names || !c->switches || !c->scratch || !c->ring ||
+	    c->wake_fd < 0) {
 		ctl_err_set(err, ENOMEM, "out of memory");
 		goto err_free;
 	}
@@ -158,6 +174,15 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
 err_free:
 	vsw_capture_free(c);
 	return NULL;
+}
+
+/* Wakes the dozing writer (an eventfd cannot fail to count one more). */
+static void wake(struct vsw_capture *c)
+{
+	uint64_t one = 1;
+	ssize_t rc = write(c->wake_fd, &one, sizeof(one));
+
+	(void)rc;
 }
 
 /* How many ring slots the session may fill with frames of m's pool. */
@@ -204,6 +229,8 @@ static void queue_burst(struct vsw_capture *c, struct lcore_stats *st, void **sl
 			for (unsigned int i = 0; i < k; i++)
 				hold(match[i], -1);
 			k = 0;
+		} else if (unlikely(c->asleep) && __atomic_exchange_n(&c->asleep, 0, __ATOMIC_ACQ_REL)) {
+			wake(c); /* once per doze; a missed wake costs at most DOZE_MS */
 		}
 	}
 	st->dropped += nm - k;
@@ -215,18 +242,30 @@ void vsw_capture_tap(struct vsw_capture *c, unsigned int lcore, uint16_t ifidx, 
 	struct lcore_stats *st = &c->stats[lcore];
 	void *slot[HDR_WORDS + TAP_MAX];
 	struct rte_mbuf **match = (struct rte_mbuf **)(slot + HDR_WORDS);
+	uint64_t (*jit)(void *) = c->jit.func;
+	const struct rte_bpf *bpf = c->bpf;
 
 	while (n) {
 		uint16_t take = RTE_MIN(n, (uint16_t)TAP_MAX);
 		unsigned int nm = 0;
 
-		for (uint16_t i = 0; i < take; i++) {
-			if (c->bpf &&
-			    !(c->jit.func ? c->jit.func(pkts[i]) : rte_bpf_exec(c->bpf, pkts[i])))
-				st->filtered++;
-			else
-				match[nm++] = pkts[i];
+		if (!bpf) {
+			for (uint16_t i = 0; i < take; i++)
+				match[i] = pkts[i];
+			nm = take;
+		} else if (jit) {
+			for (uint16_t i = 0; i < take; i++) {
+				match[nm] = pkts[i];
+				nm += jit(pkts[i]) != 0;
+			}
+		} else {
+			for (uint16_t i = 0; i < take; i++) {
+				match[nm] = pkts[i];
+				nm += rte_bpf_exec(bpf, pkts[i]) != 0;
+			}
 		}
+		if (take != nm)
+			st->filtered += take - nm;
 		if (nm)
 			queue_burst(c, st, slot, nm, ifidx, dir, tsc);
 		pkts += take;
@@ -264,6 +303,51 @@ static int send_chunk(int fd, struct vsw_pcapng_buf *b)
 	return 0;
 }
 
+/*
+ * Writes len bytes to the passed destination. A destination that cannot
+ * take more (a pipe nobody reads) is waited for until the client closes
+ * its connection or the session is cut off (vsw_capture_free). Returns 0
+ * or -errno.
+ */
+static int write_out(struct vsw_capture *c, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = c->out_sock ? send(c->out, p, len, MSG_NOSIGNAL | MSG_DONTWAIT)
+					: write(c->out, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN) {
+			struct pollfd p[2] = {{.fd = c->out, .events = POLLOUT}, {.fd = c->fd}};
+
+			if (c->cut)
+				return -EPIPE;
+			if (poll(p, 2, 100) > 0 && (p[1].revents & (POLLHUP | POLLERR)))
+				return -EPIPE; /* vswitchctl is gone (a Ctrl-C only shuts its side) */
+			continue;
+		}
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Hands what b holds to the destination (or the client) and empties b. */
+static int flush_out(struct vsw_capture *c, struct vsw_pcapng_buf *b)
+{
+	int rc;
+
+	if (c->out < 0)
+		return send_chunk(c->fd, b);
+	rc = write_out(c, b->data, b->len);
+	b->len = 0;
+	if (rc && !c->out_err)
+		c->out_err = -rc;
+	return rc;
+}
+
 static uint64_t real_us(void)
 {
 	struct timespec ts;
@@ -280,7 +364,6 @@ static uint64_t tsc_to_us(const struct vsw_capture *c, uint64_t tsc)
 	return c->real0_us + d / c->tsc_hz * 1000000 + d % c->tsc_hz * 1000000 / c->tsc_hz;
 }
 
-/* Encodes one frame of the current burst, unless the count is reached. */
 /* Describes interfaces up to ifidx: ports a switch gained after the capture started. */
 static void write_idbs(struct vsw_capture *c, struct vsw_pcapng_buf *b, unsigned int ifidx)
 {
@@ -295,6 +378,7 @@ static void write_idbs(struct vsw_capture *c, struct vsw_pcapng_buf *b, unsigned
 	}
 }
 
+/* Encodes one frame of the current burst, unless the count is reached. */
 static void write_frame(struct vsw_capture *c, struct vsw_pcapng_buf *b, const struct rte_mbuf *m,
 			uint64_t *written)
 {
@@ -391,9 +475,17 @@ static void finish(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_t wri
 		filtered += c->stats[l].filtered;
 		dropped += c->stats[l].dropped;
 	}
+	if (ok && c->out >= 0)
+		flush_out(c, b);
+	if (c->out >= 0 && close(c->out) && !c->out_err && errno != EINTR)
+		c->out_err = errno; /* e.g. a file system that reports a failed write at close */
+	c->out = -1;
 	sum = json_pack("{s:I,s:I,s:I,s:s}", "captured", (json_int_t)written, "filtered_out",
 			(json_int_t)filtered, "dropped", (json_int_t)dropped, "reason",
 			c->reason ? c->reason : "ended");
+	if (sum && c->out_err)
+		json_object_set_new(sum, "error", json_sprintf("cannot write the capture: %s",
+							       strerror(c->out_err)));
 	line = json_dumps(sum, JSON_COMPACT);
 	if (ok && send_chunk(c->fd, b) == 0 && send_all(c->fd, &zero, 4) == 0 && line) {
 		send_all(c->fd, line, strlen(line));
@@ -405,15 +497,113 @@ static void finish(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_t wri
 	c->fd = -1;
 }
 
-static void *writer_main(void *arg)
+/* The section header and a description of every interface the session has. */
+static void pcapng_headers(struct vsw_capture *c, struct vsw_pcapng_buf *b)
 {
-	struct vsw_capture *c = arg;
-	struct vsw_pcapng_buf b = {0};
-	uint64_t written = 0, end = c->prm.duration > 0
-					    ? rte_rdtsc() + (uint64_t)(c->prm.duration * c->tsc_hz)
-					    : UINT64_MAX;
+	vsw_pcapng_shb(b, "hvnet vswitchd " HVNET_VERSION);
+	c->n_idb = 0;
+	write_idbs(c, b, VSW_CAPTURE_MAX_IFS);
+}
+
+/*
+ * Makes fd (passed by the client) the destination. A pipe, FIFO or
+ * character device is reopened as a file description of the session's own,
+ * non-blocking (the client's stays as it was), so that a reader that stops
+ * reading cannot hold the writer; a socket is written with MSG_DONTWAIT; a
+ * regular file is written as it is (its offset and O_APPEND shared).
+ */
+static void adopt_out(struct vsw_capture *c, int fd)
+{
+	struct stat st;
+	char path[64];
+	int nfd;
+
+	c->out = fd;
+	if (fstat(fd, &st))
+		return;
+	c->out_sock = S_ISSOCK(st.st_mode);
+	if (!S_ISFIFO(st.st_mode) && !S_ISCHR(st.st_mode))
+		return;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	nfd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+	if (nfd >= 0) {
+		close(fd);
+		c->out = nfd;
+	}
+}
+
+/*
+ * Waits for the client's destination: one byte carrying a descriptor.
+ * Returns the descriptor, or -1 when the client gave up or the session stops.
+ */
+static int receive_out(struct vsw_capture *c)
+{
+	union {
+		struct cmsghdr h;
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+	} ctl;
+	char byte;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+	int fd = -1;
+
+	while (!c->stop) {
+		struct pollfd p = {.fd = c->fd, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, 100) <= 0)
+			continue;
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
+			if (h->cmsg_level != SOL_SOCKET || h->cmsg_type != SCM_RIGHTS)
+				continue;
+			for (size_t i = 0; i < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int); i++) {
+				int got;
+
+				memcpy(&got, CMSG_DATA(h) + i * sizeof(int), sizeof(int));
+				if (fd < 0)
+					fd = got;
+				else
+					close(got); /* one destination only */
+			}
+		}
+		return fd;
+	}
+	return -1;
+}
+
+/*
+ * Sleeps until a tap queues a frame, the client or the session's end needs
+ * an answer, or DOZE_MS pass (or the capture's end time).
+ */
+static void doze(struct vsw_capture *c, uint64_t end)
+{
+	struct pollfd p[2] = {{.fd = c->wake_fd, .events = POLLIN}, {.fd = c->fd, .events = POLLIN}};
+	uint64_t now = rte_rdtsc(), ms = DOZE_MS, v;
+
+	if (end != UINT64_MAX)
+		ms = RTE_MIN(ms, end > now ? (end - now) * 1000 / c->tsc_hz + 1 : 0);
+	__atomic_store_n(&c->asleep, 1, __ATOMIC_SEQ_CST);
+	if (!c->stop && rte_ring_count(c->ring) == 0)
+		poll(p, 2, (int)ms);
+	__atomic_store_n(&c->asleep, 0, __ATOMIC_RELAXED);
+	if (read(c->wake_fd, &v, sizeof(v)) < 0)
+		v = 0; /* not woken: nothing to reset */
+}
+
+/* Moves frames from the ring to the destination until the session ends. */
+static bool writer_loop(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_t *written)
+{
+	uint64_t end = c->prm.duration > 0 ? c->tsc0 + (uint64_t)(c->prm.duration * c->tsc_hz)
+					   : UINT64_MAX;
+	size_t chunk = c->out >= 0 ? OUT_CHUNK : CHUNK;
 	unsigned int idle_us = IDLE_MIN_US, busy = 0;
-	bool ok = true;
 
 	while (!c->stop) {
 		unsigned int n;
@@ -427,30 +617,55 @@ static void *writer_main(void *arg)
 			c->reason = "duration reached";
 			break;
 		}
-		n = drain(c, &b, &written);
-		if (c->prm.count && written >= c->prm.count) {
+		n = drain(c, b, written);
+		if (c->prm.count && *written >= c->prm.count) {
 			c->reason = "count reached";
 			break;
 		}
-		if ((b.len > CHUNK || (!n && b.len)) && send_chunk(c->fd, &b)) {
-			c->reason = "client gone";
-			ok = false;
-			break;
+		if ((b->len > chunk || (!n && b->len)) && flush_out(c, b)) {
+			c->reason = c->out >= 0 ? "cannot write the capture" : "client gone";
+			return c->out >= 0; /* the client still waits for the summary */
 		}
 		if (n) {
 			busy++;
 			idle_us = IDLE_MIN_US;
 			continue;
 		}
-		/* the ring holds few frames: sleep briefly while traffic flows, longer when idle */
+		/* the ring is empty: sleep briefly while traffic flows, then doze */
 		busy = 0;
-		usleep(idle_us);
-		idle_us = RTE_MIN(idle_us * 2, (unsigned int)IDLE_MAX_US);
+		if (idle_us <= IDLE_MAX_US) {
+			usleep(idle_us);
+			idle_us *= 2;
+		} else {
+			doze(c, end);
+		}
 	}
+	return true;
+}
+
+static void *writer_main(void *arg)
+{
+	struct vsw_capture *c = arg;
+	struct vsw_pcapng_buf b = {0};
+	uint64_t written = 0;
+	bool ok = true;
+
+	if (c->prm.pass_fd) {
+		int fd = receive_out(c);
+
+		if (fd >= 0) {
+			adopt_out(c, fd);
+			pcapng_headers(c, &b);
+		} else if (!c->stop) {
+			c->reason = "stopped by the client";
+		}
+	}
+	if (!c->prm.pass_fd || c->out >= 0)
+		ok = writer_loop(c, &b, &written);
 	c->ending = true;
 	for (int i = 0; i < 10000 && !c->released; i++)
 		usleep(1000);
-	while (drain(c, &b, &written))
+	while (drain(c, c->out >= 0 || !c->prm.pass_fd ? &b : NULL, &written))
 		;
 	finish(c, &b, written, ok);
 	vsw_pcapng_buf_free(&b);
@@ -458,22 +673,18 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* The JSON line that opens the stream, and the pcapng headers. */
+/* The JSON line that opens the stream, and the pcapng headers unless the client passes a file. */
 static int send_headers(struct vsw_capture *c)
 {
 	struct vsw_pcapng_buf b = {0};
 	json_t *ifs = json_array(), *hdr;
-	char descr[128], *line;
+	char *line;
 	int rc = 0;
 
-	vsw_pcapng_shb(&b, "hvnet vswitchd " HVNET_VERSION);
-	for (unsigned int i = 0; i < c->n_ports; i++) {
-		snprintf(descr, sizeof(descr), "hvnet switch %s port %s", c->switches[i],
-			 c->names[i]);
-		vsw_pcapng_idb(&b, c->names[i], descr, c->prm.snaplen, c->filter);
+	for (unsigned int i = 0; i < c->n_ports; i++)
 		json_array_append_new(ifs, json_string(c->names[i]));
-	}
-	c->n_idb = c->n_ports;
+	if (!c->prm.pass_fd)
+		pcapng_headers(c, &b);
 	hdr = json_pack("{s:i,s:o,s:s}", "capture", c->id, "interfaces", ifs, "filter", c->filter);
 	line = json_dumps(hdr, JSON_COMPACT);
 	if (!line || send_all(c->fd, line, strlen(line)) || send_all(c->fd, "\n", 1) ||
@@ -485,8 +696,33 @@ static int send_headers(struct vsw_capture *c)
 	return rc;
 }
 
+/*
+ * Thread attributes that keep the writer off the datapath lcores' CPUs:
+ * the CPUs the control thread may use minus theirs (all of them if that
+ * leaves none, as on a machine whose every CPU polls).
+ */
+static void writer_cpus(pthread_attr_t *attr)
+{
+	cpu_set_t mine, off;
+	unsigned int id;
+
+	if (pthread_getaffinity_np(pthread_self(), sizeof(mine), &mine))
+		return;
+	off = mine;
+	RTE_LCORE_FOREACH_WORKER(id) {
+		rte_cpuset_t dp = rte_lcore_cpuset(id);
+
+		for (int cpu = 0; cpu < CPU_SETSIZE; cpu++) {
+			if (CPU_ISSET(cpu, &dp))
+				CPU_CLR(cpu, &off);
+		}
+	}
+	pthread_attr_setaffinity_np(attr, sizeof(cpu_set_t), CPU_COUNT(&off) ? &off : &mine);
+}
+
 int vsw_capture_start(struct vsw_capture *c, int fd, unsigned int id)
 {
+	pthread_attr_t attr;
 	int rc;
 
 	c->fd = fd;
@@ -497,7 +733,10 @@ int vsw_capture_start(struct vsw_capture *c, int fd, unsigned int id)
 	rc = send_headers(c);
 	if (rc)
 		return rc;
-	rc = -pthread_create(&c->writer, NULL, writer_main, c);
+	pthread_attr_init(&attr);
+	writer_cpus(&attr);
+	rc = -pthread_create(&c->writer, &attr, writer_main, c);
+	pthread_attr_destroy(&attr);
 	if (rc == 0) {
 		c->started = true;
 		pthread_setname_np(c->writer, "capture-writer");
@@ -510,6 +749,7 @@ void vsw_capture_stop(struct vsw_capture *c, const char *reason)
 	if (!c->stop) {
 		c->reason = reason;
 		c->stop = true;
+		wake(c);
 	}
 }
 
@@ -537,15 +777,21 @@ void vsw_capture_free(struct vsw_capture *c)
 
 		c->stop = true;
 		c->released = true;
-		/* a client that does not read keeps the writer in send(): cut it off */
+		wake(c);
+		/* a client (or a pipe) that does not read keeps the writer waiting: cut it off */
 		for (int i = 0; i < 2000 && !c->finished; i++)
 			usleep(1000);
+		c->cut = true;
 		if (!c->finished && fd >= 0)
 			shutdown(fd, SHUT_RDWR);
 		pthread_join(c->writer, NULL);
 	}
 	if (c->fd >= 0)
 		close(c->fd);
+	if (c->out >= 0)
+		close(c->out);
+	if (c->wake_fd >= 0)
+		close(c->wake_fd);
 	while (c->ring && drain(c, NULL, NULL))
 		;
 	rte_ring_free(c->ring);

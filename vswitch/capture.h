@@ -20,11 +20,24 @@
  * Stream to the client: one JSON line ({"capture": id, "interfaces": [..]}),
  * then chunks of pcapng framed as a 4-byte little-endian length and the
  * bytes, then a zero length and one JSON summary line ({"captured",
- * "filtered_out", "dropped", "reason"}). The client ends a capture by
- * shutting down its writing side.
+ * "filtered_out", "dropped", "reason"}, and "error" when the destination
+ * could not be written). The client ends a capture by shutting down its
+ * writing side.
+ *
+ * With a destination of its own (params.pass_fd: "vswitchctl capture -w"),
+ * the client answers the JSON line with one byte carrying the destination's
+ * file descriptor (SCM_RIGHTS; no descriptor, or end of stream: the client
+ * gave up). The writer then writes the pcapng straight into it, no chunk
+ * crosses the connection: only the zero length and the summary, sent after
+ * the destination is closed (a reader of a pipe has seen its end by then).
  *
  * Threads: vsw_capture_tap() runs on datapath lcores; the writer thread is
- * the session's own; everything else is for the control thread.
+ * the session's own, placed on the CPUs vswitchd may use minus those of the
+ * datapath lcores (all of them if that leaves none), so that encoding and
+ * writing take no time from the datapath; everything else is for the
+ * control thread. An idle writer sleeps until the datapath queues a frame
+ * (or for at most 50 ms): a capture whose filter matches nothing costs the
+ * datapath its filter runs and nothing else.
  */
 #ifndef VSW_CAPTURE_H
 #define VSW_CAPTURE_H
@@ -59,6 +72,7 @@ struct vsw_capture_params {
 	double duration;      /* stop after this many seconds (0: no limit) */
 	uint8_t dirs;	      /* VSW_CAPTURE_IN | VSW_CAPTURE_OUT */
 	uint32_t max_held;    /* a lower bound on held frames than the default (0: none) */
+	bool pass_fd;	      /* the client passes the destination (see above) */
 };
 
 /* One tapped port: its index in the switch and the pcapng interface it becomes. */
@@ -77,8 +91,9 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
 
 /*
  * Starts streaming to fd (which the session now owns): writes the JSON
- * header line and the pcapng headers, starts the writer thread. Returns 0
- * or -errno (the session is then freed by the caller, fd closed).
+ * header line and, unless the client passes a destination, the pcapng
+ * headers; starts the writer thread. Returns 0 or -errno (the session is
+ * then freed by the caller, fd closed).
  */
 int vsw_capture_start(struct vsw_capture *c, int fd, unsigned int id);
 

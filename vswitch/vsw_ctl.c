@@ -863,12 +863,15 @@ static const struct {
 	{"vm.show", cmd_vm_show},
 };
 
-/* capture streams on the connection instead of answering (see capture.h). */
+/*
+ * capture streams on the connection instead of answering (see capture.h);
+ * "fd": true, the client passes the destination after the first line.
+ */
 static json_t *cmd_capture(struct vsw *vsw, json_t *args, struct ctl_conn *conn,
 			   struct ctl_err *err)
 {
 	static const char *const keys[] = {"target",  "direction", "filter", "count",
-					   "duration", "snaplen",  NULL};
+					   "duration", "snaplen",  "fd",     NULL};
 	struct vsw_capture_params prm = {.snaplen = 262144, .dirs = VSW_CAPTURE_IN | VSW_CAPTURE_OUT};
 	const char *target, *dir;
 	json_int_t count, snaplen;
@@ -878,7 +881,8 @@ static json_t *cmd_capture(struct vsw *vsw, json_t *args, struct ctl_conn *conn,
 	    arg_choice(args, "direction", false, "in|out|both", &dir, err) ||
 	    arg_str(args, "filter", false, &prm.filter, err) ||
 	    arg_uint(args, "count", false, INT64_C(1) << 40, 0, &count, err) ||
-	    arg_uint(args, "snaplen", false, 262144, 262144, &snaplen, err))
+	    arg_uint(args, "snaplen", false, 262144, 262144, &snaplen, err) ||
+	    arg_bool(args, "fd", &prm.pass_fd, err))
 		return NULL;
 	dur = json_object_get(args, "duration");
 	if (dur && (!json_is_number(dur) || json_number_value(dur) <= 0)) {

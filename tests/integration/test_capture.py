@@ -4,7 +4,10 @@
 tcpdump filters (vlan, icmp, host and port) on ports and on a whole
 switch, to files and streamed to tshark through "-w -"; counts, bytes and
 VLAN tags read back with tshark; -c, Ctrl-C and port deletion end a capture
-with a valid file; mirror sources copy both directions to the destination."""
+with a valid file; mirror sources copy both directions to the destination.
+Destinations: vswitchctl hands its -w file (or stdout) to vswitchd, whose
+writer thread runs off the datapath's CPU; an unwritable path or a full
+device gives a precise error."""
 import os
 import shutil
 import signal
@@ -16,6 +19,7 @@ from hvnet import (VSWITCHCTL, Vswitchd, check, frame, icmp, ip4, ip_frame, read
 
 BC = "ff:ff:ff:ff:ff:ff"
 A, B, X = "02:00:00:00:00:0a", "02:00:00:00:00:0b", "02:00:00:00:00:99"
+VSW_CAPTURE_MAX = 8  # captures at once (vswitch/capture.h)
 
 
 def capture(vs, *args, stdout=subprocess.DEVNULL):
@@ -139,6 +143,71 @@ def test_bad_capture(vs):
     check(r.returncode == 0 and "(duration reached)" in r.stderr, "--duration ends the capture")
 
 
+def writer_cpus(vs):
+    """Cpus_allowed_list of vswitchd's capture writer threads."""
+    out = []
+    task = f"/proc/{vs.proc.pid}/task"
+    for t in os.listdir(task):
+        try:
+            with open(f"{task}/{t}/comm") as f:
+                if f.read().strip() != "capture-writer":
+                    continue
+            with open(f"{task}/{t}/status") as f:
+                out += [l.split()[1] for l in f if l.startswith("Cpus_allowed_list")]
+        except OSError:
+            pass
+    return out
+
+
+def test_destinations(vs):
+    """-w FILE and -w - are written by vswitchd itself (the descriptor is passed)."""
+    vs.ctl("switch", "add", "d", "--type", "private")
+    frames = [(0.5 + i * 0.01, frame(BC, A, payload=b"dest%d" % i)) for i in range(6)]
+    write_pcap(vs.path("d.pcap"), [(0, frame(BC, X, tag=99))] + frames)
+    vs.ctl("port", "add", "d", "dsrc", "--kind", "pcap", "--rx", vs.path("d.pcap"), "--down")
+    vs.ctl("port", "add", "d", "dsink", "--kind", "pcap", "--tx", vs.path("dsink-out.pcap"))
+    # an unwritable path: vswitchctl's own error, and the session ends (9 > 8 at once)
+    bad = vs.path("no-such-dir/x.pcapng")
+    for i in range(VSW_CAPTURE_MAX + 1):
+        r = subprocess.run([VSWITCHCTL, "--socket", vs.sock, "capture", "dsrc", "-w", bad],
+                           capture_output=True, text=True, timeout=20)
+        check(r.returncode == 1 and f"w: cannot write '{bad}': No such file or directory"
+              in r.stderr, f"unwritable -w path #{i}: {r.stderr.strip()}")
+        time.sleep(0.2)
+    # a device that refuses the bytes: vswitchd's write fails, the client says why
+    r = subprocess.run([VSWITCHCTL, "--socket", vs.sock, "capture", "dsrc", "-w", "/dev/full"],
+                       capture_output=True, text=True, timeout=20)
+    check(r.returncode == 1 and "cannot write the capture: No space left on device" in r.stderr,
+          f"-w /dev/full: {r.stderr.strip()}")
+    r = subprocess.run([VSWITCHCTL, "--socket", vs.sock, "--json", "capture", "dsrc", "-w",
+                        "/dev/full"], capture_output=True, text=True, timeout=20)
+    check(r.returncode == 1 and '"error": "cannot write the capture: No space left on device'
+          in r.stdout.replace('":"', '": "'), f"--json -w /dev/full: {r.stdout.strip()}")
+    # -w - into a regular file (shell redirection), -w FILE: both complete and valid
+    fa, fb = vs.path("stdout.pcapng"), vs.path("file.pcapng")
+    with open(fa, "wb") as out:
+        ca = subprocess.Popen([VSWITCHCTL, "--socket", vs.sock, "capture", "dsrc", "-c", "6",
+                               "-w", "-"], stdout=out, stderr=subprocess.PIPE, text=True)
+        cb = capture(vs, "d", "--direction", "out", "-w", fb)
+        time.sleep(1.0)
+        cpus = writer_cpus(vs)
+        vs.ctl("port", "set", "dsrc", "--admin", "up")
+        vs.wait_replayed(["dsrc"])
+        time.sleep(0.5)
+        rca, erra = finish(ca, interrupt=False)
+    rcb, errb = finish(cb)
+    rows, warn, trc = tshark(fa, "frame.interface_name", "frame.len")
+    check(rca == 0 and "6 packets captured" in erra and trc == 0 and not warn
+          and rows == [["dsrc", "60"]] * 6, f"-w - > file: 6 frames in on dsrc ({rows}; {erra})")
+    rows, warn, trc = tshark(fb, "frame.interface_name")
+    check(rcb == 0 and "6 packets captured" in errb and trc == 0 and not warn
+          and rows == [["dsink"]] * 6, f"-w FILE of switch d, out: 6 frames to dsink ({rows})")
+    # the writer stays off the datapath lcore's CPU (vswitchd runs with --lcores 1)
+    if os.cpu_count() > 1:
+        check(len(cpus) == 2 and all("1" not in c.replace("-", ",").split(",") for c in cpus),
+              f"capture writers avoid the datapath's CPU 1: {cpus}")
+
+
 def test_mirror(vs):
     vs.ctl("switch", "add", "m", "--type", "private")
     src = [(0.5 + i * 0.01, frame(BC if i == 0 else B, A, payload=b"from-src")) for i in range(4)]
@@ -173,6 +242,7 @@ def test():
     try:
         test_captures(vs)
         test_bad_capture(vs)
+        test_destinations(vs)
         test_mirror(vs)
         ok = True
     finally:
