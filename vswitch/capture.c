@@ -11,6 +11,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,7 @@
 #define HDR_MARK 1	  /* set in a header's first word, never in an mbuf pointer */
 #define TAP_MAX 64	  /* frames handed to the ring in one go */
 #define DRAIN_MAX 256	  /* slots the writer takes in one go */
+#define PEND_MAX 256	  /* frames written straight from their mbufs in one writev */
 #define IDLE_MIN_US 20	  /* the writer's sleep when the ring is empty, doubling up to */
 #define IDLE_MAX_US 640
 #define DOZE_MS 50	  /* then it sleeps until woken by a tap, at most this long */
@@ -58,6 +60,24 @@ struct reader {
 	uint64_t ts_us;
 };
 
+/*
+ * What the writer hands a passed destination in one writev: pieces of the
+ * pcapng buffer (offsets: it may move as it grows) between the bytes of
+ * the frames, read straight from their mbufs, which it holds until then.
+ */
+struct piece {
+	const uint8_t *frame; /* NULL: the buffer from off */
+	size_t off, len;
+};
+
+struct out_batch {
+	struct rte_mbuf *held[PEND_MAX];
+	unsigned int n_held, n_pieces;
+	size_t b_from; /* the buffer's bytes from here on are in no piece yet */
+	struct piece pieces[2 * PEND_MAX + 1];
+	struct iovec iov[2 * PEND_MAX + 1];
+};
+
 struct lcore_stats {
 	uint64_t filtered, dropped;
 } __rte_cache_aligned;
@@ -78,6 +98,7 @@ struct vsw_capture {
 	bool out_sock;	/* out is a socket (written with MSG_DONTWAIT) */
 	int wake_fd;	/* eventfd: a tap woke the dozing writer */
 	int out_err;	/* errno of a failed write to out */
+	struct out_batch *ob; /* writer only, for out */
 	unsigned int id;
 	pthread_t writer;
 	bool started;
@@ -151,10 +172,11 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
 	c->names = calloc(VSW_CAPTURE_MAX_IFS, sizeof(*c->names));
 	c->switches = calloc(VSW_CAPTURE_MAX_IFS, sizeof(*c->switches));
 	c->scratch = malloc(VSW_CAPTURE_SNAPLEN_MAX);
+	c->ob = calloc(1, sizeof(*c->ob));
 	snprintf(name, sizeof(name), "capture%u", ring_seq++);
 	c->ring = rte_ring_create(name, RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
 	if (!c->filter || !c->ports || !c->names || !c->switches || !c->scratch || !c->ring ||
-	    c->wake_fd < 0) {
+	    !c->ob || c->wake_fd < 0) {
 		ctl_err_set(err, ENOMEM, "out of memory");
 		goto err_free;
 	}
@@ -334,14 +356,69 @@ static int write_out(struct vsw_capture *c, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Hands what b holds to the destination (or the client) and empties b. */
+/* Writes the pieces of ob (the last one ends at b's end) to the destination. */
+static int write_pieces(struct vsw_capture *c, struct out_batch *ob, struct vsw_pcapng_buf *b)
+{
+	struct iovec *iov = ob->iov;
+	unsigned int n = 0;
+
+	ob->pieces[ob->n_pieces++] = (struct piece){NULL, ob->b_from, b->len - ob->b_from};
+	for (unsigned int i = 0; i < ob->n_pieces; i++) {
+		const struct piece *p = &ob->pieces[i];
+
+		if (p->len)
+			iov[n++] = (struct iovec){(void *)(uintptr_t)(p->frame ? p->frame
+									: b->data + p->off),
+						  p->len};
+	}
+	while (n) {
+		struct msghdr msg = {.msg_iov = iov, .msg_iovlen = n};
+		ssize_t w = c->out_sock ? sendmsg(c->out, &msg, MSG_NOSIGNAL | MSG_DONTWAIT)
+					: writev(c->out, iov, (int)n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno == EAGAIN) {
+			/* no room (a pipe, a socket): write_out waits for it */
+			int rc = write_out(c, iov->iov_base, iov->iov_len);
+
+			if (rc)
+				return rc;
+			n--;
+			iov++;
+			continue;
+		}
+		if (w <= 0)
+			return w < 0 ? -errno : -EIO;
+		for (; n && (size_t)w >= iov->iov_len; n--, iov++)
+			w -= (ssize_t)iov->iov_len;
+		if (n) {
+			iov->iov_base = (uint8_t *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Hands what b holds (and the frames written straight from their mbufs) to
+ * the destination or the client, empties b and releases the frames.
+ */
 static int flush_out(struct vsw_capture *c, struct vsw_pcapng_buf *b)
 {
+	struct out_batch *ob = c->ob;
 	int rc;
 
 	if (c->out < 0)
 		return send_chunk(c->fd, b);
-	rc = write_out(c, b->data, b->len);
+	if (c->out_err) /* the destination failed already: only release */
+		rc = -c->out_err;
+	else
+		rc = ob->n_held ? write_pieces(c, ob, b) : write_out(c, b->data, b->len);
+	if (ob->n_held)
+		rte_pktmbuf_free_bulk(ob->held, ob->n_held);
+	ob->n_held = ob->n_pieces = 0;
+	ob->b_from = 0;
 	b->len = 0;
 	if (rc && !c->out_err)
 		c->out_err = -rc;
@@ -378,32 +455,50 @@ static void write_idbs(struct vsw_capture *c, struct vsw_pcapng_buf *b, unsigned
 	}
 }
 
-/* Encodes one frame of the current burst, unless the count is reached. */
-static void write_frame(struct vsw_capture *c, struct vsw_pcapng_buf *b, const struct rte_mbuf *m,
+/*
+ * Encodes one frame of the current burst, unless the count is reached.
+ * For a passed destination a single-segment frame's bytes are not copied:
+ * the frame is held for the next writev (returns true: not to be freed).
+ */
+static bool write_frame(struct vsw_capture *c, struct vsw_pcapng_buf *b, struct rte_mbuf *m,
 			uint64_t *written)
 {
-	uint32_t len = RTE_MIN(m->pkt_len, c->prm.snaplen);
+	uint32_t len = RTE_MIN(m->pkt_len, c->prm.snaplen),
+		 dir = c->rd.dir == VSW_CAPTURE_IN ? VSW_PCAPNG_IN : VSW_PCAPNG_OUT;
+	struct out_batch *ob = c->ob;
 	const void *data;
+	size_t at;
 
 	if (c->rd.ifidx >= c->n_idb)
 		write_idbs(c, b, c->rd.ifidx);
 	if (c->rd.ifidx >= c->n_idb)
-		return; /* cannot happen: taps name described interfaces only */
+		return false; /* cannot happen: taps name described interfaces only */
 
 	if (c->prm.count && *written >= c->prm.count)
-		return;
+		return false;
 	len = RTE_MIN(len, (uint32_t)VSW_CAPTURE_SNAPLEN_MAX);
+	if (c->out >= 0 && m->nb_segs == 1 && ob->n_held < PEND_MAX) {
+		if (vsw_pcapng_epb_around(b, c->rd.ifidx, c->rd.ts_us, len, m->pkt_len, dir, &at))
+			return false;
+		ob->pieces[ob->n_pieces++] = (struct piece){NULL, ob->b_from, at - ob->b_from};
+		ob->pieces[ob->n_pieces++] = (struct piece){rte_pktmbuf_mtod(m, uint8_t *), 0, len};
+		ob->b_from = at;
+		ob->held[ob->n_held++] = m;
+		(*written)++;
+		return true;
+	}
 	data = rte_pktmbuf_read(m, 0, len, c->scratch);
 	if (!data)
-		return;
-	vsw_pcapng_epb(b, c->rd.ifidx, c->rd.ts_us, data, len, m->pkt_len,
-		       c->rd.dir == VSW_CAPTURE_IN ? VSW_PCAPNG_IN : VSW_PCAPNG_OUT);
+		return false;
+	vsw_pcapng_epb(b, c->rd.ifidx, c->rd.ts_us, data, len, m->pkt_len, dir);
 	(*written)++;
+	return false;
 }
 
 /*
  * Takes one slot of the ring's stream: a header word updates the reader,
- * a frame is encoded into b (unless b is NULL) and returned for freeing.
+ * a frame is encoded into b (unless b is NULL) and returned for freeing
+ * (NULL if its encoding holds it, see write_frame).
  */
 static struct rte_mbuf *take_slot(struct vsw_capture *c, void *slot, struct vsw_pcapng_buf *b,
 				  uint64_t *written)
@@ -425,10 +520,10 @@ static struct rte_mbuf *take_slot(struct vsw_capture *c, void *slot, struct vsw_
 	case IN_BURST:
 		break;
 	}
-	if (b)
-		write_frame(c, b, slot, written);
 	if (--r->left == 0)
 		r->state = WANT_HDR;
+	if (b && write_frame(c, b, slot, written))
+		return NULL;
 	return slot;
 }
 
@@ -451,7 +546,8 @@ static unsigned int drain(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint6
 {
 	void *slot[DRAIN_MAX];
 	struct rte_mbuf *done[DRAIN_MAX];
-	unsigned int n = rte_ring_dequeue_burst(c->ring, slot, DRAIN_MAX, NULL), nd = 0;
+	unsigned int room = b && c->out >= 0 ? PEND_MAX - c->ob->n_held : DRAIN_MAX;
+	unsigned int n = rte_ring_dequeue_burst(c->ring, slot, RTE_MIN(room, (unsigned int)DRAIN_MAX), NULL), nd = 0;
 
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m = take_slot(c, slot[i], b, written);
@@ -607,6 +703,7 @@ static bool writer_loop(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_
 
 	while (!c->stop) {
 		unsigned int n;
+		bool full;
 
 		/* a busy writer looks at the client and the clock every 64 drains */
 		if ((!busy || (busy & 63) == 0) && client_gone(c->fd)) {
@@ -622,11 +719,12 @@ static bool writer_loop(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_
 			c->reason = "count reached";
 			break;
 		}
-		if ((b->len > chunk || (!n && b->len)) && flush_out(c, b)) {
+		full = c->ob->n_held == PEND_MAX;
+		if ((b->len > chunk || full || (!n && b->len)) && flush_out(c, b)) {
 			c->reason = c->out >= 0 ? "cannot write the capture" : "client gone";
 			return c->out >= 0; /* the client still waits for the summary */
 		}
-		if (n) {
+		if (n || full) {
 			busy++;
 			idle_us = IDLE_MIN_US;
 			continue;
@@ -665,8 +763,14 @@ static void *writer_main(void *arg)
 	c->ending = true;
 	for (int i = 0; i < 10000 && !c->released; i++)
 		usleep(1000);
-	while (drain(c, c->out >= 0 || !c->prm.pass_fd ? &b : NULL, &written))
-		;
+	for (;;) {
+		unsigned int n = drain(c, c->out >= 0 || !c->prm.pass_fd ? &b : NULL, &written);
+
+		if (c->ob->n_held == PEND_MAX)
+			flush_out(c, &b);
+		else if (!n)
+			break;
+	}
 	finish(c, &b, written, ok);
 	vsw_pcapng_buf_free(&b);
 	c->finished = true;
@@ -805,6 +909,7 @@ void vsw_capture_free(struct vsw_capture *c)
 	free(c->ports);
 	free(c->filter);
 	free(c->scratch);
+	free(c->ob);
 	rte_free(c);
 }
 

@@ -151,6 +151,32 @@ int vsw_pcapng_epb(struct vsw_pcapng_buf *b, uint32_t ifidx, uint64_t ts_us, con
 	return 0;
 }
 
+int vsw_pcapng_epb_around(struct vsw_pcapng_buf *b, uint32_t ifidx, uint64_t ts_us,
+			  uint32_t caplen, uint32_t origlen, uint32_t dir, size_t *data_at)
+{
+	uint32_t pad = ((caplen + 3) & ~3u) - caplen, total = 28 + caplen + pad + 16;
+
+	if (reserve(b, 28 + pad + 16))
+		return -ENOMEM;
+	put32(b, BT_EPB);
+	put32(b, total);
+	put32(b, ifidx);
+	put32(b, (uint32_t)(ts_us >> 32));
+	put32(b, (uint32_t)ts_us);
+	put32(b, caplen);
+	put32(b, origlen);
+	*data_at = b->len;
+	memset(b->data + b->len, 0, pad);
+	b->len += pad;
+	put16(b, OPT_EPB_FLAGS);
+	put16(b, 4);
+	put32(b, dir);
+	put16(b, OPT_END);
+	put16(b, 0);
+	put32(b, total);
+	return 0;
+}
+
 void vsw_pcapng_buf_free(struct vsw_pcapng_buf *b)
 {
 	free(b->data);

@@ -35,6 +35,16 @@ int vsw_pcapng_idb(struct vsw_pcapng_buf *b, const char *name, const char *descr
 int vsw_pcapng_epb(struct vsw_pcapng_buf *b, uint32_t ifidx, uint64_t ts_us, const void *data,
 		   uint32_t caplen, uint32_t origlen, uint32_t dir);
 
+/*
+ * Appends the same block as vsw_pcapng_epb() but for the frame's bytes:
+ * *data_at is where they belong (the block's header ends there, its
+ * padding, options and trailer follow). The caller writes the buffer up to
+ * *data_at, the caplen bytes, then the buffer from *data_at on (writev
+ * straight from the frame). Returns 0 or -ENOMEM.
+ */
+int vsw_pcapng_epb_around(struct vsw_pcapng_buf *b, uint32_t ifidx, uint64_t ts_us,
+			  uint32_t caplen, uint32_t origlen, uint32_t dir, size_t *data_at);
+
 void vsw_pcapng_buf_free(struct vsw_pcapng_buf *b);
 
 #endif
