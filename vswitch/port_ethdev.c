@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /*
- * Port kinds backed by a DPDK ethdev: memif, tap, vhostuser (each a
+ * Port kinds backed by a DPDK ethdev: memif, tap (each a
  * virtual device this module names and probes) and ethdev (any devargs:
  * a PCI address, net_af_xdp, net_af_packet, net_pcap, ...). One receive
  * queue, polled by one lcore; one transmit queue per datapath lcore when
@@ -237,18 +237,6 @@ static int tap_open(const struct vsw_port_params *p, void **priv, struct vsw_por
 	return open_devargs(devargs, true, "ifname", p, priv, io, err);
 }
 
-static int vhostuser_open(const struct vsw_port_params *p, void **priv, struct vsw_port_io *io,
-			  struct ctl_err *err)
-{
-	char devargs[512];
-
-	if (check_devarg_value("path", p->path, err))
-		return -EINVAL;
-	snprintf(devargs, sizeof(devargs), "net_vhost_hv%u,iface=%s,client=%d,queues=1", p->index,
-		 p->path, p->server ? 0 : 1);
-	return open_devargs(devargs, true, "path", p, priv, io, err);
-}
-
 static int ethdev_open(const struct vsw_port_params *p, void **priv, struct vsw_port_io *io,
 		       struct ctl_err *err)
 {
@@ -265,5 +253,4 @@ static int ethdev_open(const struct vsw_port_params *p, void **priv, struct vsw_
 
 const struct vsw_port_class vsw_port_memif_class = ETH_CLASS("memif", memif_open);
 const struct vsw_port_class vsw_port_tap_class = ETH_CLASS("tap", tap_open);
-const struct vsw_port_class vsw_port_vhostuser_class = ETH_CLASS("vhostuser", vhostuser_open);
 const struct vsw_port_class vsw_port_ethdev_class = ETH_CLASS("ethdev", ethdev_open);

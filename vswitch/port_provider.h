@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
 
 #include "ctl_err.h"
 
@@ -41,6 +42,7 @@ struct vsw_port_params {
 	uint16_t n_txq;		/* transmit queues wanted: one per datapath lcore */
 	struct rte_mempool *pool;
 	int socket;
+	struct rte_rcu_qsbr *qs; /* the datapath loops' RCU: waits until no loop uses a device */
 };
 
 /*

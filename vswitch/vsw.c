@@ -177,6 +177,7 @@ static struct vsw_port *open_port(struct vsw *vsw, uint16_t sw, struct vsw_port_
 	p->n_txq = (uint16_t)vsw->opts.n_lcores;
 	p->pool = vsw->pool;
 	p->socket = (int)rte_socket_id();
+	p->qs = vsw->qs;
 	memset(port, 0, sizeof(*port));
 	if (cls->open(p, &port->priv, &port->io, err))
 		return NULL;
