@@ -79,7 +79,10 @@ struct burst {
 	uint32_t now;
 	uint64_t tsc;
 	struct frame f[VSW_BURST];
-	struct vsw_fdb_key src[VSW_BURST], dst[VSW_BURST];
+	/* runs: frames first[r] .. first[r + 1] - 1 share addresses and VLAN (stage_runs) */
+	uint16_t n_runs;
+	uint16_t first[VSW_BURST + 1];
+	struct vsw_fdb_key src[VSW_BURST], dst[VSW_BURST]; /* per run */
 };
 
 static inline void drop(struct vsw_dp_lcore *lc, uint16_t port, enum vsw_drop_reason r,
@@ -94,7 +97,6 @@ static void stage_classify(struct burst *b, struct rte_mbuf **pkts, uint16_t n)
 {
 	const struct vsw_dp_port *p = &b->cfg->ports[b->in];
 	struct vsw_port_counters *c = &b->lc->counters[b->in];
-	uint16_t sw = p->sw;
 
 	b->n = 0;
 	for (uint16_t i = 0; i < n; i++) {
@@ -119,14 +121,43 @@ static void stage_classify(struct burst *b, struct rte_mbuf **pkts, uint16_t n)
 			drop(b->lc, b->in, VSW_DROP_VLAN_FILTERED, m);
 			continue;
 		}
-		f = &b->f[b->n];
+		f = &b->f[b->n++];
 		*f = (struct frame){.m = m, .vlan = (uint16_t)vlan, .tagged = tagged};
-		b->src[b->n] = (struct vsw_fdb_key){.vlan = f->vlan, .sw = sw};
-		b->dst[b->n] = (struct vsw_fdb_key){.vlan = f->vlan, .sw = sw};
-		memcpy(b->src[b->n].mac, &eth->src_addr, 6);
-		memcpy(b->dst[b->n].mac, &eth->dst_addr, 6);
-		b->n++;
 	}
+}
+
+/*
+ * Stage 1c: groups consecutive frames with the same destination, source
+ * and VLAN into runs (the frames of one flow travel together), so that the
+ * MAC table is read and the forwarding decided once per run. Builds the
+ * runs' lookup keys.
+ */
+static void stage_runs(struct burst *b)
+{
+	uint16_t sw = b->cfg->ports[b->in].sw, nr = 0;
+	uint64_t prev_lo = 0;
+	uint32_t prev_hi = 0;
+
+	for (uint16_t i = 0; i < b->n; i++) {
+		const uint8_t *h = rte_pktmbuf_mtod(b->f[i].m, const uint8_t *);
+		uint64_t lo;
+		uint32_t hi;
+
+		memcpy(&lo, h, sizeof(lo)); /* classify checked that both addresses are there */
+		memcpy(&hi, h + sizeof(lo), sizeof(hi));
+		if (i && lo == prev_lo && hi == prev_hi && b->f[i].vlan == b->f[i - 1].vlan)
+			continue;
+		prev_lo = lo;
+		prev_hi = hi;
+		b->first[nr] = i;
+		b->dst[nr] = (struct vsw_fdb_key){.vlan = b->f[i].vlan, .sw = sw};
+		b->src[nr] = b->dst[nr];
+		memcpy(b->dst[nr].mac, h, RTE_ETHER_ADDR_LEN);
+		memcpy(b->src[nr].mac, h + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
+		nr++;
+	}
+	b->first[nr] = b->n;
+	b->n_runs = nr;
 }
 
 /* The drop reason of each policy verdict. */
@@ -182,8 +213,6 @@ static void stage_policy_out(struct burst *b)
 	n = apply_policy(b->lc, pol, b->in, POL_DIR_OUT, pkts, b->n, b->now, b->tsc, keep);
 	for (uint16_t k = 0; k < n; k++) {
 		b->f[k] = b->f[keep[k]];
-		b->src[k] = b->src[keep[k]];
-		b->dst[k] = b->dst[keep[k]];
 		b->fwd[k] = b->fwd[keep[k]];
 	}
 	b->n = n;
@@ -275,9 +304,7 @@ static void stage_ext(struct burst *b)
 			drop(b->lc, b->in, VSW_DROP_EXT_DROP, b->f[i].m);
 			continue;
 		}
-		b->f[k] = b->f[i];
-		b->src[k] = b->src[i];
-		b->dst[k++] = b->dst[i];
+		b->f[k++] = b->f[i];
 	}
 	b->n = k;
 	if (!p->n_ext[VSW_EXT_FORWARD])
@@ -306,60 +333,25 @@ static void steer(struct burst *b, const struct frame *f, uint16_t fwd)
 		output(b, out, f->m, f);
 }
 
-/* Stage 2: learn the source addresses of the burst. */
-static inline bool same_key(const struct vsw_fdb_key *a, const struct vsw_fdb_key *b)
-{
-	const uint64_t *x = (const uint64_t *)a, *y = (const uint64_t *)b;
-
-	return x[0] == y[0] && x[1] == y[1];
-}
-
-/*
- * Looks up keys[0..n) in bulk, once per run of equal consecutive keys
- * (frames of one flow travel together): pos[i] is the position of keys[i],
- * uniq[] lists the index of the first key of each run. Returns how many
- * runs.
- */
-static uint16_t lookup_runs(const struct rte_hash *h, const struct vsw_fdb_key *keys, uint16_t n,
-			    int32_t *pos, uint16_t *uniq)
-{
-	const void *k[VSW_BURST];
-	int32_t p[VSW_BURST];
-	uint16_t run[VSW_BURST], nu = 0;
-
-	for (uint16_t i = 0; i < n; i++) {
-		if (i && same_key(&keys[i], &keys[i - 1])) {
-			run[i] = run[i - 1];
-			continue;
-		}
-		run[i] = nu;
-		uniq[nu] = i;
-		k[nu++] = &keys[i];
-	}
-	rte_hash_lookup_bulk(h, k, nu, p);
-	for (uint16_t i = 0; i < n; i++)
-		pos[i] = p[run[i]];
-	return nu;
-}
-
+/* Stage 2: learn the source addresses of the burst, once per run. */
 static void stage_learn(struct burst *b)
 {
 	struct vsw_fdb *fdb = b->lc->dp->fdb;
-	uint16_t uniq[VSW_BURST], nu;
+	const void *keys[VSW_BURST];
 	int32_t pos[VSW_BURST];
 
-	nu = lookup_runs(vsw_fdb_hash(fdb), b->src, b->n, pos, uniq);
-	for (uint16_t u = 0; u < nu; u++) {
-		uint16_t i = uniq[u];
-
-		if (b->src[i].mac[0] & 1)
+	for (uint16_t r = 0; r < b->n_runs; r++)
+		keys[r] = &b->src[r];
+	rte_hash_lookup_bulk(vsw_fdb_hash(fdb), keys, b->n_runs, pos);
+	for (uint16_t r = 0; r < b->n_runs; r++) {
+		if (b->src[r].mac[0] & 1)
 			continue; /* a group address is never a source */
-		if (pos[i] < 0) {
-			if (vsw_fdb_learn(fdb, &b->src[i], b->in, b->now))
+		if (pos[r] < 0) {
+			if (vsw_fdb_learn(fdb, &b->src[r], b->in, b->now))
 				b->lc->fdb_full++;
 			continue;
 		}
-		vsw_fdb_touch(vsw_fdb_entry(fdb, pos[i]), b->in, b->now);
+		vsw_fdb_touch(vsw_fdb_entry(fdb, pos[r]), b->in, b->now);
 	}
 }
 
@@ -472,16 +464,11 @@ static inline void tap(struct vsw_dp_lcore *lc, const struct vsw_dp_port *p, uin
 	}
 }
 
-/* Sends f to port out with the tag edit that port needs. */
-static void output(struct burst *b, uint16_t out, struct rte_mbuf *m, const struct frame *f)
+/* Sends m (frame f) to port out with the tag edit act, which is not VSW_EGRESS_DROP. */
+static inline void output_act(struct burst *b, uint16_t out, enum vsw_vlan_egress act,
+			      struct rte_mbuf *m, const struct frame *f)
 {
-	enum vsw_vlan_egress act = vsw_vlan_egress(&b->cfg->ports[out].vlan, f->vlan);
-
-	if (act == VSW_EGRESS_DROP) {
-		drop(b->lc, b->in, VSW_DROP_VLAN_FILTERED, m);
-		return;
-	}
-	if (vlan_edits(m, f->tagged, act, f->vlan)) {
+	if (unlikely(vlan_edits(m, f->tagged, act, f->vlan))) {
 		m = private_frame(m, b->lc->dp->pool); /* a capture still reads the frame as it came */
 		if (!m) {
 			b->lc->counters[b->in].drops[VSW_DROP_NO_BUFFER]++;
@@ -493,6 +480,17 @@ static void output(struct burst *b, uint16_t out, struct rte_mbuf *m, const stru
 		}
 	}
 	enqueue(b->lc, out, m);
+}
+
+/* Sends f to port out with the tag edit that port needs. */
+static void output(struct burst *b, uint16_t out, struct rte_mbuf *m, const struct frame *f)
+{
+	enum vsw_vlan_egress act = vsw_vlan_egress(&b->cfg->ports[out].vlan, f->vlan);
+
+	if (act == VSW_EGRESS_DROP)
+		drop(b->lc, b->in, VSW_DROP_VLAN_FILTERED, m);
+	else
+		output_act(b, out, act, m, f);
 }
 
 /* Floods f to every up port of the switch that carries its VLAN, except the ingress. */
@@ -530,40 +528,74 @@ static void flood(struct burst *b, const struct frame *f)
 	output(b, dests[nd - 1], f->m, f);
 }
 
-/* Stage 3: look destinations up and forward each frame. */
+/* Drops frames first .. end - 1 for reason r. */
+static void drop_run(struct burst *b, uint16_t first, uint16_t end, enum vsw_drop_reason r)
+{
+	for (uint16_t i = first; i < end; i++)
+		drop(b->lc, b->in, r, b->f[i].m);
+}
+
+/*
+ * Forwards frames first .. end - 1 of run r (one destination, one VLAN):
+ * the MAC table entry at pos (< 0: unknown), the checks and the egress tag
+ * decision once, then each frame.
+ */
+static void forward_frames(struct burst *b, uint16_t r, uint16_t first, uint16_t end, int32_t pos)
+{
+	enum vsw_vlan_egress act;
+	uint16_t out;
+
+	if ((b->dst[r].mac[0] & 1) || pos < 0)
+		goto flood_run;
+	out = __atomic_load_n(&vsw_fdb_entry(b->lc->dp->fdb, pos)->port, __ATOMIC_RELAXED);
+	if (out >= VSW_MAX_PORTS || !b->cfg->ports[out].used)
+		goto flood_run; /* entry of a port being removed */
+	if (out == b->in)
+		return drop_run(b, first, end, VSW_DROP_SAME_PORT);
+	if (!b->cfg->ports[out].up)
+		return drop_run(b, first, end, VSW_DROP_PORT_DOWN);
+	act = vsw_vlan_egress(&b->cfg->ports[out].vlan, b->dst[r].vlan);
+	if (act == VSW_EGRESS_DROP)
+		return drop_run(b, first, end, VSW_DROP_VLAN_FILTERED);
+	for (uint16_t i = first; i < end; i++)
+		output_act(b, out, act, b->f[i].m, &b->f[i]);
+	return;
+
+flood_run:
+	for (uint16_t i = first; i < end; i++)
+		flood(b, &b->f[i]);
+}
+
+/* Stage 3: look destinations up, once per run, and forward each frame. */
 static void stage_forward(struct burst *b)
 {
-	uint16_t uniq[VSW_BURST];
+	const void *keys[VSW_BURST];
 	int32_t pos[VSW_BURST];
 
-	lookup_runs(vsw_fdb_hash(b->lc->dp->fdb), b->dst, b->n, pos, uniq);
-	for (uint16_t i = 0; i < b->n; i++) {
-		const struct frame *f = &b->f[i];
-		uint16_t out;
+	for (uint16_t r = 0; r < b->n_runs; r++)
+		keys[r] = &b->dst[r];
+	rte_hash_lookup_bulk(vsw_fdb_hash(b->lc->dp->fdb), keys, b->n_runs, pos);
+	for (uint16_t r = 0; r < b->n_runs; r++) {
+		uint16_t i = b->first[r], end = b->first[r + 1];
 
-		if (b->steered && b->fwd[i]) {
-			steer(b, f, b->fwd[i]);
+		if (!b->steered) {
+			forward_frames(b, r, i, end, pos[r]);
 			continue;
 		}
-		if ((b->dst[i].mac[0] & 1) || pos[i] < 0) {
-			flood(b, f);
-			continue;
+		/* a forward extension chose the port of some frames: those go there */
+		while (i < end) {
+			uint16_t j = i;
+
+			if (b->fwd[i]) {
+				steer(b, &b->f[i], b->fwd[i]);
+				i++;
+				continue;
+			}
+			while (j < end && !b->fwd[j])
+				j++;
+			forward_frames(b, r, i, j, pos[r]);
+			i = j;
 		}
-		out = __atomic_load_n(&vsw_fdb_entry(b->lc->dp->fdb, pos[i])->port,
-				      __ATOMIC_RELAXED);
-		if (out >= VSW_MAX_PORTS || !b->cfg->ports[out].used) {
-			flood(b, f); /* entry of a port being removed */
-			continue;
-		}
-		if (out == b->in) {
-			drop(b->lc, b->in, VSW_DROP_SAME_PORT, f->m);
-			continue;
-		}
-		if (!b->cfg->ports[out].up) {
-			drop(b->lc, b->in, VSW_DROP_PORT_DOWN, f->m);
-			continue;
-		}
-		output(b, out, f->m, f);
 	}
 }
 
@@ -646,6 +678,7 @@ static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_confi
 	stage_ext(&b);
 	stage_policy_out(&b);
 	if (b.n) {
+		stage_runs(&b);
 		stage_learn(&b);
 		stage_forward(&b);
 	}
