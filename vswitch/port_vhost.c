@@ -28,6 +28,7 @@
 #include <rte_rcu_qsbr.h>
 #include <rte_vhost.h>
 
+#include "log.h"
 #include "port_provider.h"
 
 #define GUEST_RX 0 /* virtqueue the switch fills (the guest's receive ring) */
@@ -107,6 +108,8 @@ static int new_device(int vid)
 		__atomic_store_n(&vp->vid, vid, __ATOMIC_RELEASE);
 	}
 	pthread_mutex_unlock(&ports_lock);
+	if (vp)
+		vsw_log(VSW_LOG_INFO, "vhost-user %s: virtio device %d up", vp->path, vid);
 	return vp ? 0 : -1;
 }
 
@@ -125,6 +128,8 @@ static void destroy_device(int vid)
 	/* no loop may touch the device once this returns */
 	if (qs)
 		rte_rcu_qsbr_synchronize(qs, RTE_QSBR_THRID_INVALID);
+	if (vp)
+		vsw_log(VSW_LOG_INFO, "vhost-user %s: virtio device %d down", vp->path, vid);
 }
 
 static const struct rte_vhost_device_ops vh_ops = {
