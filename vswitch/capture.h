@@ -6,9 +6,11 @@
  * DPDK) on each frame and queues matches, without copying them, on the
  * session's bounded ring: it takes a reference on the mbuf (one ring
  * operation per burst). A writer thread turns them into pcapng (up to
- * snaplen bytes each), streams it to the client's connection and releases
- * the mbufs in bulk. A full ring, or the bound on frames a session may hold
- * (VSW_CAPTURE_HELD_MAX), drops the capture of a frame (counted), never the
+ * snaplen bytes each), writes it to the destination the client passed (a
+ * frame's bytes straight from its mbuf, by writev) or streams it to the
+ * client's connection, and releases the mbufs in bulk. A full ring, or the
+ * bound on frames a session may hold (VSW_CAPTURE_HELD_MAX; the writer
+ * holds up to 256 more), drops the capture of a frame (counted), never the
  * frame, and the switch's pool cannot run dry because of a slow writer.
  *
  * Zero copy relies on one rule of the datapath: a frame whose mbuf is
@@ -59,7 +61,7 @@
 /*
  * The most frames of a pool of pool_size mbufs that one session holds at a
  * time (queued or being written; the writer holds up to 256 more while it
- * encodes them): all sessions together hold at most half of the pool.
+ * encodes and writes them): all sessions together hold at most half of the pool.
  */
 #define VSW_CAPTURE_HELD_MAX(pool_size) ((pool_size) / (2 * VSW_CAPTURE_MAX))
 
