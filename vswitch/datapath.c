@@ -24,6 +24,24 @@
 
 #include "datapath.h"
 
+/*
+ * A loop's MAC cache: recent answers of the MAC table (address, VLAN and
+ * switch -> port), direct-mapped, so that a frame of a known flow needs no
+ * table lookup. An answer counts only while the table's generation is the
+ * one it was read at (fdb.h: deletions and moves change it). For sources it
+ * also remembers the second the entry was last refreshed, so the table's
+ * entry is touched once per second per address, not per frame.
+ */
+#define MAC_CACHE_SIZE (1u << 14) /* 16,384 x 32 bytes = 512 KiB per loop, within L2 */
+
+struct mac_cache_ent {
+	struct vsw_fdb_key key;
+	uint32_t gen;
+	uint32_t seen;	/* second of the last refresh through this entry */
+	uint16_t port;
+	bool used;
+} __attribute__((aligned(32)));
+
 struct txbuf {
 	uint16_t n;
 	bool dirty; /* listed in dirty[] */
@@ -39,6 +57,7 @@ struct vsw_dp_lcore {
 	uint32_t now;
 	uint64_t tsc;
 	uint64_t fdb_full, ct_full;
+	struct mac_cache_ent *mc; /* MAC_CACHE_SIZE entries */
 	struct hvnet_ext_ctx ext_ctx[VSW_BURST];
 	uint16_t n_dirty;
 	uint16_t dirty[VSW_MAX_PORTS];
@@ -333,25 +352,73 @@ static void steer(struct burst *b, const struct frame *f, uint16_t fwd)
 		output(b, out, f->m, f);
 }
 
-/* Stage 2: learn the source addresses of the burst, once per run. */
-static void stage_learn(struct burst *b)
+static inline bool same_key(const struct vsw_fdb_key *a, const struct vsw_fdb_key *b)
+{
+	const uint64_t *x = (const uint64_t *)a, *y = (const uint64_t *)b;
+
+	return x[0] == y[0] && x[1] == y[1];
+}
+
+/* The cache slot of key. */
+static inline struct mac_cache_ent *mac_cache_slot(struct vsw_dp_lcore *lc,
+						   const struct vsw_fdb_key *key)
+{
+	const uint64_t *w = (const uint64_t *)key;
+	uint64_t h = (w[0] ^ (w[1] * 0xff51afd7ed558ccdULL)) * 0x9e3779b97f4a7c15ULL;
+
+	return &lc->mc[h >> (64 - 14)];
+}
+
+_Static_assert(MAC_CACHE_SIZE == 1u << 14, "mac_cache_slot takes 14 bits");
+
+static inline void mac_cache_fill(struct mac_cache_ent *c, const struct vsw_fdb_key *key,
+				  uint32_t gen, uint16_t port, uint32_t seen)
+{
+	*c = (struct mac_cache_ent){.key = *key, .gen = gen, .seen = seen, .port = port,
+				    .used = true};
+}
+
+/*
+ * Stage 2: learn the source addresses of the burst, once per run; an
+ * address the cache saw on this port in this second needs nothing.
+ */
+static void stage_learn(struct burst *b, uint32_t gen)
 {
 	struct vsw_fdb *fdb = b->lc->dp->fdb;
 	const void *keys[VSW_BURST];
+	uint16_t runs[VSW_BURST], nk = 0;
 	int32_t pos[VSW_BURST];
 
-	for (uint16_t r = 0; r < b->n_runs; r++)
-		keys[r] = &b->src[r];
-	rte_hash_lookup_bulk(vsw_fdb_hash(fdb), keys, b->n_runs, pos);
 	for (uint16_t r = 0; r < b->n_runs; r++) {
+		const struct mac_cache_ent *c = mac_cache_slot(b->lc, &b->src[r]);
+
 		if (b->src[r].mac[0] & 1)
 			continue; /* a group address is never a source */
-		if (pos[r] < 0) {
-			if (vsw_fdb_learn(fdb, &b->src[r], b->in, b->now))
+		if (c->used && c->gen == gen && c->seen == b->now && c->port == b->in &&
+		    same_key(&c->key, &b->src[r]))
+			continue;
+		runs[nk] = r;
+		keys[nk++] = &b->src[r];
+	}
+	if (!nk)
+		return;
+	rte_hash_lookup_bulk(vsw_fdb_hash(fdb), keys, nk, pos);
+	for (uint16_t k = 0; k < nk; k++) {
+		const struct vsw_fdb_key *key = &b->src[runs[k]];
+		struct vsw_fdb_entry *e;
+
+		if (pos[k] < 0) {
+			if (vsw_fdb_learn(fdb, key, b->in, b->now))
 				b->lc->fdb_full++;
+			else
+				mac_cache_fill(mac_cache_slot(b->lc, key), key, gen, b->in, b->now);
 			continue;
 		}
-		vsw_fdb_touch(vsw_fdb_entry(fdb, pos[r]), b->in, b->now);
+		e = vsw_fdb_entry(fdb, pos[k]);
+		if (vsw_fdb_touch(e, b->in, b->now))
+			vsw_fdb_changed(fdb);
+		mac_cache_fill(mac_cache_slot(b->lc, key), key, gen,
+			       __atomic_load_n(&e->port, __ATOMIC_RELAXED), b->now);
 	}
 }
 
@@ -536,18 +603,16 @@ static void drop_run(struct burst *b, uint16_t first, uint16_t end, enum vsw_dro
 }
 
 /*
- * Forwards frames first .. end - 1 of run r (one destination, one VLAN):
- * the MAC table entry at pos (< 0: unknown), the checks and the egress tag
+ * Forwards frames first .. end - 1 of run r (one destination, one VLAN) to
+ * port out (< 0: unknown destination): the checks and the egress tag
  * decision once, then each frame.
  */
-static void forward_frames(struct burst *b, uint16_t r, uint16_t first, uint16_t end, int32_t pos)
+static void forward_frames(struct burst *b, uint16_t r, uint16_t first, uint16_t end, int32_t out)
 {
 	enum vsw_vlan_egress act;
-	uint16_t out;
 
-	if ((b->dst[r].mac[0] & 1) || pos < 0)
+	if ((b->dst[r].mac[0] & 1) || out < 0)
 		goto flood_run;
-	out = __atomic_load_n(&vsw_fdb_entry(b->lc->dp->fdb, pos)->port, __ATOMIC_RELAXED);
 	if (out >= VSW_MAX_PORTS || !b->cfg->ports[out].used)
 		goto flood_run; /* entry of a port being removed */
 	if (out == b->in)
@@ -557,8 +622,12 @@ static void forward_frames(struct burst *b, uint16_t r, uint16_t first, uint16_t
 	act = vsw_vlan_egress(&b->cfg->ports[out].vlan, b->dst[r].vlan);
 	if (act == VSW_EGRESS_DROP)
 		return drop_run(b, first, end, VSW_DROP_VLAN_FILTERED);
-	for (uint16_t i = first; i < end; i++)
-		output_act(b, out, act, b->f[i].m, &b->f[i]);
+	for (uint16_t i = first; i < end; i++) {
+		if (act == VSW_EGRESS_UNTAGGED && !b->f[i].tagged)
+			enqueue(b->lc, out, b->f[i].m); /* nothing to edit */
+		else
+			output_act(b, out, act, b->f[i].m, &b->f[i]);
+	}
 	return;
 
 flood_run:
@@ -566,15 +635,52 @@ flood_run:
 		flood(b, &b->f[i]);
 }
 
-/* Stage 3: look destinations up, once per run, and forward each frame. */
-static void stage_forward(struct burst *b)
+/*
+ * Finds the port of each run's destination (out[r], -1: unknown): in the
+ * cache, else in the MAC table (one bulk lookup), caching what it finds.
+ */
+static void resolve_dst(struct burst *b, uint32_t gen, int32_t *out)
 {
+	struct vsw_fdb *fdb = b->lc->dp->fdb;
 	const void *keys[VSW_BURST];
+	uint16_t runs[VSW_BURST], nk = 0;
 	int32_t pos[VSW_BURST];
 
-	for (uint16_t r = 0; r < b->n_runs; r++)
-		keys[r] = &b->dst[r];
-	rte_hash_lookup_bulk(vsw_fdb_hash(b->lc->dp->fdb), keys, b->n_runs, pos);
+	for (uint16_t r = 0; r < b->n_runs; r++) {
+		const struct mac_cache_ent *c = mac_cache_slot(b->lc, &b->dst[r]);
+
+		out[r] = -1;
+		if (b->dst[r].mac[0] & 1)
+			continue; /* flooded */
+		if (c->used && c->gen == gen && same_key(&c->key, &b->dst[r])) {
+			out[r] = c->port;
+			continue;
+		}
+		runs[nk] = r;
+		keys[nk++] = &b->dst[r];
+	}
+	if (!nk)
+		return;
+	rte_hash_lookup_bulk(vsw_fdb_hash(fdb), keys, nk, pos);
+	for (uint16_t k = 0; k < nk; k++) {
+		const struct vsw_fdb_key *key = &b->dst[runs[k]];
+		uint16_t port;
+
+		if (pos[k] < 0)
+			continue;
+		port = __atomic_load_n(&vsw_fdb_entry(fdb, pos[k])->port, __ATOMIC_RELAXED);
+		out[runs[k]] = port;
+		/* a source seen this second stays so: only its port is refreshed here */
+		mac_cache_fill(mac_cache_slot(b->lc, key), key, gen, port, 0);
+	}
+}
+
+/* Stage 3: look destinations up, once per run, and forward each frame. */
+static void stage_forward(struct burst *b, uint32_t gen)
+{
+	int32_t pos[VSW_BURST];
+
+	resolve_dst(b, gen, pos);
 	for (uint16_t r = 0; r < b->n_runs; r++) {
 		uint16_t i = b->first[r], end = b->first[r + 1];
 
@@ -678,9 +784,11 @@ static unsigned int poll_port(struct vsw_dp_lcore *lc, const struct vsw_dp_confi
 	stage_ext(&b);
 	stage_policy_out(&b);
 	if (b.n) {
+		uint32_t gen = vsw_fdb_generation(lc->dp->fdb);
+
 		stage_runs(&b);
-		stage_learn(&b);
-		stage_forward(&b);
+		stage_learn(&b, gen);
+		stage_forward(&b, gen);
 	}
 	stage_flush(lc);
 	return n;
@@ -829,6 +937,10 @@ struct vsw_dp *vsw_dp_create(unsigned int n_lcores, struct vsw_fdb *fdb, struct 
 		dp->lc[i] = rte_zmalloc("vsw_dp_lcore", sizeof(*dp->lc[i]), RTE_CACHE_LINE_SIZE);
 		if (!dp->lc[i])
 			goto err_free;
+		dp->lc[i]->mc = rte_zmalloc("vsw_dp_mac_cache",
+					    sizeof(*dp->lc[i]->mc) * MAC_CACHE_SIZE, RTE_CACHE_LINE_SIZE);
+		if (!dp->lc[i]->mc)
+			goto err_free;
 		dp->lc[i]->dp = dp;
 		dp->lc[i]->idx = i;
 	}
@@ -874,6 +986,8 @@ void vsw_dp_free(struct vsw_dp *dp)
 		return;
 	vsw_dp_stop(dp);
 	for (unsigned int i = 0; i < VSW_MAX_LCORES; i++) {
+		if (dp->lc[i])
+			rte_free(dp->lc[i]->mc);
 		rte_free(dp->lc[i]);
 		if (dp->wake_fd[i] >= 0)
 			close(dp->wake_fd[i]);

@@ -12,6 +12,7 @@
 struct vsw_fdb {
 	struct pol_rhash h;
 	struct vsw_fdb_entry *entries; /* indexed by hash position */
+	uint32_t gen;		       /* see vsw_fdb_generation() */
 };
 
 static uint64_t tsc_hz;
@@ -33,6 +34,7 @@ struct vsw_fdb *vsw_fdb_create(const char *name, uint32_t capacity, struct rte_r
 		errno = ENOMEM;
 		return NULL;
 	}
+	fdb->gen = 1;
 	rc = pol_rhash_init(&fdb->h, name, capacity, sizeof(struct vsw_fdb_key), qs, socket);
 	if (rc)
 		goto err_free;
@@ -59,6 +61,16 @@ void vsw_fdb_free(struct vsw_fdb *fdb)
 	rte_free(fdb);
 }
 
+uint32_t vsw_fdb_generation(const struct vsw_fdb *fdb)
+{
+	return __atomic_load_n(&fdb->gen, __ATOMIC_ACQUIRE);
+}
+
+void vsw_fdb_changed(struct vsw_fdb *fdb)
+{
+	__atomic_fetch_add(&fdb->gen, 1, __ATOMIC_RELEASE);
+}
+
 const struct rte_hash *vsw_fdb_hash(const struct vsw_fdb *fdb)
 {
 	return fdb->h.hash;
@@ -83,7 +95,8 @@ int vsw_fdb_learn(struct vsw_fdb *fdb, const struct vsw_fdb_key *key, uint16_t p
 	struct vsw_fdb_entry *e;
 
 	if (pos >= 0) {
-		vsw_fdb_touch(&fdb->entries[pos], port, now);
+		if (vsw_fdb_touch(&fdb->entries[pos], port, now))
+			vsw_fdb_changed(fdb);
 		return 0;
 	}
 	pos = pol_rhash_add(&fdb->h, key);
@@ -107,12 +120,17 @@ int vsw_fdb_add_static(struct vsw_fdb *fdb, const struct vsw_fdb_key *key, uint1
 	e->port = port;
 	e->is_static = 1;
 	e->last_seen = vsw_fdb_now();
+	vsw_fdb_changed(fdb); /* it may have replaced a learned entry */
 	return 0;
 }
 
 int vsw_fdb_del(struct vsw_fdb *fdb, const struct vsw_fdb_key *key)
 {
-	return pol_rhash_del(&fdb->h, key);
+	int rc = pol_rhash_del(&fdb->h, key);
+
+	if (rc == 0)
+		vsw_fdb_changed(fdb); /* after the delete: no reader can find it again */
+	return rc;
 }
 
 struct match_arg {
@@ -137,15 +155,21 @@ static bool select_entry(const void *arg, const void *key, int32_t pos)
 unsigned int vsw_fdb_flush(struct vsw_fdb *fdb, const struct vsw_fdb_filter *filter)
 {
 	struct match_arg a = {.fdb = fdb, .f = filter};
+	unsigned int n = pol_rhash_delete_where(&fdb->h, select_entry, &a);
 
-	return pol_rhash_delete_where(&fdb->h, select_entry, &a);
+	if (n)
+		vsw_fdb_changed(fdb);
+	return n;
 }
 
 unsigned int vsw_fdb_age(struct vsw_fdb *fdb, uint32_t now, uint32_t aging)
 {
 	struct match_arg a = {.fdb = fdb, .now = now, .aging = aging};
+	unsigned int n = aging ? pol_rhash_delete_where(&fdb->h, select_entry, &a) : 0;
 
-	return aging ? pol_rhash_delete_where(&fdb->h, select_entry, &a) : 0;
+	if (n)
+		vsw_fdb_changed(fdb);
+	return n;
 }
 
 struct walk_arg {

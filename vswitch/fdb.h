@@ -71,16 +71,30 @@ const struct rte_hash *vsw_fdb_hash(const struct vsw_fdb *fdb);
 struct vsw_fdb_entry *vsw_fdb_entry(struct vsw_fdb *fdb, int32_t pos);
 
 /*
+ * The table's generation: it changes after any entry is deleted (del,
+ * flush, aging), moves to another port, or is replaced by a static one, so
+ * that a thread caching answers of the table (key -> port) can tell they
+ * may be stale. A new entry does not change it. Any thread.
+ */
+uint32_t vsw_fdb_generation(const struct vsw_fdb *fdb);
+
+/* Advances the generation: an entry moved (see vsw_fdb_touch). Any thread. */
+void vsw_fdb_changed(struct vsw_fdb *fdb);
+
+/*
  * Records that the address of a known entry was seen on port at time now:
  * refreshes it and moves it to port unless it is static. Any thread; the
  * stores touch only the entry's cache line, and only when something changed.
+ * Returns true when the entry moved: the caller then calls vsw_fdb_changed().
  */
-static inline void vsw_fdb_touch(struct vsw_fdb_entry *e, uint16_t port, uint32_t now)
+static inline bool vsw_fdb_touch(struct vsw_fdb_entry *e, uint16_t port, uint32_t now)
 {
 	if (e->last_seen != now)
 		e->last_seen = now;
-	if (e->port != port && !e->is_static)
-		__atomic_store_n(&e->port, port, __ATOMIC_RELAXED);
+	if (e->port == port || e->is_static)
+		return false;
+	__atomic_store_n(&e->port, port, __ATOMIC_RELAXED);
+	return true;
 }
 
 /*

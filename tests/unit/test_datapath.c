@@ -157,6 +157,60 @@ static void test_flood_learn_unicast(void **state)
 	assert_int_equal(stat("c", "tx_packets", NULL), 1);
 }
 
+/* Sends a frame dst <- src into port in; returns the ports it left by, as "abc" letters. */
+static const char *where(const char *in, const uint8_t dst[6], const uint8_t src[6])
+{
+	static char got[4];
+	static const char *const ports[] = {"a", "b", "c"};
+	struct rte_mbuf *out[64];
+	unsigned int n = 0;
+
+	inject(in, mkframe(dst, src, -1, 7, 64));
+	for (unsigned int i = 0; i < 3; i++) {
+		unsigned int k = collect(ports[i], out, strcmp(ports[i], in) ? 1 : 0);
+
+		free_all(out, k);
+		if (k)
+			got[n++] = ports[i][0];
+	}
+	got[n] = 0;
+	return got;
+}
+
+/*
+ * The datapath caches MAC-table answers per loop: after each change of the
+ * table (a move, a deletion, a static entry) frames follow the table, not
+ * the cache.
+ */
+static void test_mac_cache_follows_table(void **state)
+{
+	static const uint8_t MC[6] = {2, 0, 0, 0, 0, 0xc};
+	struct ctl_err err;
+
+	(void)state;
+	assert_string_equal(where("a", BCAST, MA), "bc");
+	assert_string_equal(where("b", MA, MB), "a");
+	assert_string_equal(where("b", MA, MB), "a"); /* now from the cache */
+	assert_string_equal(where("a", MB, MA), "b");
+	/* MA moves to c */
+	assert_string_equal(where("c", MB, MA), "b");
+	assert_string_equal(where("b", MA, MB), "c");
+	assert_string_equal(where("b", MA, MB), "c");
+	/* deleted: flooded again until MA shows up */
+	assert_int_equal(vsw_fdb_del_entry(vsw, "s", MA, 0, &err), 0);
+	assert_string_equal(where("b", MA, MB), "ac");
+	/* a static entry wins over the cache and over learning */
+	assert_int_equal(vsw_fdb_add_entry(vsw, "s", MA, "a", 0, &err), 0);
+	assert_string_equal(where("b", MA, MB), "a");
+	assert_string_equal(where("c", MB, MA), "b");
+	assert_string_equal(where("b", MA, MB), "a");
+	/* a flush of the switch forgets everything cached */
+	assert_string_equal(where("c", MB, MC), "b");
+	assert_string_equal(where("a", MC, MB), "c");
+	assert_true(vsw_fdb_flush_switch(vsw, "s", &err) >= 0);
+	assert_string_equal(where("a", MC, MB), "bc");
+}
+
 static void test_vlan_tags(void **state)
 {
 	struct ctl_vid_set allowed;
@@ -503,6 +557,8 @@ int main(void)
 	struct ctl_err err;
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_flood_learn_unicast, setup_switch, teardown_switch),
+		cmocka_unit_test_setup_teardown(test_mac_cache_follows_table, setup_switch,
+						teardown_switch),
 		cmocka_unit_test_setup_teardown(test_vlan_tags, setup_switch, teardown_switch),
 		cmocka_unit_test_setup_teardown(test_admin_down, setup_switch, teardown_switch),
 		cmocka_unit_test_setup_teardown(test_malformed_and_tx_full, setup_switch,
