@@ -32,15 +32,20 @@
  * also remembers the second the entry was last refreshed, so the table's
  * entry is touched once per second per address, not per frame.
  */
-#define MAC_CACHE_SIZE (1u << 14) /* 16,384 x 32 bytes = 512 KiB per loop, within L2 */
+#define MAC_CACHE_BITS 16
+#define MAC_CACHE_SIZE (1u << MAC_CACHE_BITS) /* 65,536 x 16 bytes = 1 MiB per loop */
 
 struct mac_cache_ent {
-	struct vsw_fdb_key key;
+	uint64_t addr;	/* the key's first word: address and VLAN (fdb_key_words) */
 	uint32_t gen;
-	uint32_t seen;	/* second of the last refresh through this entry */
 	uint16_t port;
-	bool used;
-} __attribute__((aligned(32)));
+	uint8_t seen;	/* low bits of the second of the last refresh through this entry */
+	uint8_t sw1;	/* switch index + 1; 0: unused */
+} __attribute__((aligned(16)));
+
+_Static_assert(sizeof(struct vsw_fdb_key) == 16 && offsetof(struct vsw_fdb_key, vlan) == 6 &&
+		       offsetof(struct vsw_fdb_key, sw) == 8 && VSW_MAX_SWITCHES < 255,
+	       "MAC keys are two words: address | VLAN << 48, and the switch");
 
 struct txbuf {
 	uint16_t n;
@@ -159,7 +164,7 @@ static void stage_runs(struct burst *b)
 
 	for (uint16_t i = 0; i < b->n; i++) {
 		const uint8_t *h = rte_pktmbuf_mtod(b->f[i].m, const uint8_t *);
-		uint64_t lo;
+		uint64_t lo, vlan = (uint64_t)b->f[i].vlan << 48, *d, *sk;
 		uint32_t hi;
 
 		memcpy(&lo, h, sizeof(lo)); /* classify checked that both addresses are there */
@@ -169,10 +174,13 @@ static void stage_runs(struct burst *b)
 		prev_lo = lo;
 		prev_hi = hi;
 		b->first[nr] = i;
-		b->dst[nr] = (struct vsw_fdb_key){.vlan = b->f[i].vlan, .sw = sw};
-		b->src[nr] = b->dst[nr];
-		memcpy(b->dst[nr].mac, h, RTE_ETHER_ADDR_LEN);
-		memcpy(b->src[nr].mac, h + RTE_ETHER_ADDR_LEN, RTE_ETHER_ADDR_LEN);
+		/* the keys as two words each (little endian: the address, then the VLAN) */
+		d = (uint64_t *)&b->dst[nr];
+		sk = (uint64_t *)&b->src[nr];
+		d[0] = (lo & 0xffffffffffffULL) | vlan;
+		d[1] = sw;
+		sk[0] = (lo >> 48 | (uint64_t)hi << 16) | vlan;
+		sk[1] = sw;
 		nr++;
 	}
 	b->first[nr] = b->n;
@@ -352,13 +360,6 @@ static void steer(struct burst *b, const struct frame *f, uint16_t fwd)
 		output(b, out, f->m, f);
 }
 
-static inline bool same_key(const struct vsw_fdb_key *a, const struct vsw_fdb_key *b)
-{
-	const uint64_t *x = (const uint64_t *)a, *y = (const uint64_t *)b;
-
-	return x[0] == y[0] && x[1] == y[1];
-}
-
 /* The cache slot of key. */
 static inline struct mac_cache_ent *mac_cache_slot(struct vsw_dp_lcore *lc,
 						   const struct vsw_fdb_key *key)
@@ -366,16 +367,25 @@ static inline struct mac_cache_ent *mac_cache_slot(struct vsw_dp_lcore *lc,
 	const uint64_t *w = (const uint64_t *)key;
 	uint64_t h = (w[0] ^ (w[1] * 0xff51afd7ed558ccdULL)) * 0x9e3779b97f4a7c15ULL;
 
-	return &lc->mc[h >> (64 - 14)];
+	return &lc->mc[h >> (64 - MAC_CACHE_BITS)];
 }
 
-_Static_assert(MAC_CACHE_SIZE == 1u << 14, "mac_cache_slot takes 14 bits");
+/* Whether c holds key's answer of generation gen. */
+static inline bool mac_cache_hit(const struct mac_cache_ent *c, const struct vsw_fdb_key *key,
+				 uint32_t gen)
+{
+	const uint64_t *w = (const uint64_t *)key;
+
+	return c->addr == w[0] && c->sw1 == w[1] + 1 && c->gen == gen;
+}
 
 static inline void mac_cache_fill(struct mac_cache_ent *c, const struct vsw_fdb_key *key,
 				  uint32_t gen, uint16_t port, uint32_t seen)
 {
-	*c = (struct mac_cache_ent){.key = *key, .gen = gen, .seen = seen, .port = port,
-				    .used = true};
+	const uint64_t *w = (const uint64_t *)key;
+
+	*c = (struct mac_cache_ent){.addr = w[0], .gen = gen, .port = port, .seen = (uint8_t)seen,
+				    .sw1 = (uint8_t)(w[1] + 1)};
 }
 
 /*
@@ -394,8 +404,9 @@ static void stage_learn(struct burst *b, uint32_t gen)
 
 		if (b->src[r].mac[0] & 1)
 			continue; /* a group address is never a source */
-		if (c->used && c->gen == gen && c->seen == b->now && c->port == b->in &&
-		    same_key(&c->key, &b->src[r]))
+		/* a wrong skip (seconds 256 apart) only delays a refresh by a second */
+		if (mac_cache_hit(c, &b->src[r], gen) && c->seen == (uint8_t)b->now &&
+		    c->port == b->in)
 			continue;
 		runs[nk] = r;
 		keys[nk++] = &b->src[r];
@@ -652,7 +663,7 @@ static void resolve_dst(struct burst *b, uint32_t gen, int32_t *out)
 		out[r] = -1;
 		if (b->dst[r].mac[0] & 1)
 			continue; /* flooded */
-		if (c->used && c->gen == gen && same_key(&c->key, &b->dst[r])) {
+		if (mac_cache_hit(c, &b->dst[r], gen)) {
 			out[r] = c->port;
 			continue;
 		}
