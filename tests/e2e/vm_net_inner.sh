@@ -75,8 +75,22 @@ vs vm create a --kernel "$kernel" --initrd "$initrd" --memory 160 --cmdline "$(c
 	bad "vm create"
 for v in b c a; do vs vm start $v || bad "vm start $v"; done
 console() { vs vm console "$1" --no-follow 2>/dev/null; }
+# The emulator's known fault (about one boot in 20 in the sandbox): the guest
+# triple-faults at reset and its vmm exits 3 before the guest is up. Waiting
+# for it would only run into the time limit: say so and stop (vm_net.sh runs
+# the test once more).
+reset_at_boot() { # VM
+	vs --json vm show "$1" 2>/dev/null | jq -r '.exit // ""' | grep -q '^exit 3'
+}
 wait_console() { # VM PATTERN SECONDS
-	for _ in $(seq $(($3 * 5))); do console "$1" | grep -q "$2" && return 0; sleep 0.2; done
+	for i in $(seq $(($3 * 5))); do
+		console "$1" | grep -q "$2" && return 0
+		if [ $((i % 5)) = 0 ] && reset_at_boot "$1"; then
+			echo "HVNET-GUEST-RESET: guest $1 reset before it was up ($(vs --json vm show "$1" | jq -r .exit))"
+			exit 75
+		fi
+		sleep 0.2
+	done
 	return 1
 }
 wait_console b HVNET-B-UP 240 && ok "b: hv_netvsc eth up on the private switch (VLAN 10)" ||
