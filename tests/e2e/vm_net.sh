@@ -41,7 +41,7 @@ if [ "$HVNET_VM_MODE" = sandbox ]; then
 	vsd=$p/vswitch/vswitchd ctl=$p/cli/vswitchctl vmm=$p/vmm/vmm
 fi
 for attempt in 1 2; do
-	out=$(HVNET_VM_TIMEOUT=600 hvnet_vm_run_retry "$vmm" bash "$TOP/tests/e2e/vm_net_inner.sh" \
+	out=$(HVNET_VM_TIMEOUT=900 hvnet_vm_run_retry "$vmm" bash "$TOP/tests/e2e/vm_net_inner.sh" \
 		"$vsd" "$ctl" "$vmm" "$HVNET_VMLINUX" "$HVNET_INITRD" 2>&1)
 	rc=$?
 	echo "$out"

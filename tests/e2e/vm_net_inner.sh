@@ -95,7 +95,7 @@ wait_console() { # VM PATTERN SECONDS
 }
 wait_console b HVNET-B-UP 240 && ok "b: hv_netvsc eth up on the private switch (VLAN 10)" ||
 	bad "b: NIC did not come up"
-wait_console c HVNET-C-UP 120 && ok "c: hv_netvsc eth up on the private switch (VLAN 20)" ||
+wait_console c HVNET-C-UP 240 && ok "c: hv_netvsc eth up on the private switch (VLAN 20)" ||
 	bad "c: NIC did not come up"
 wait_console a HVNET-A-DONE 240 || bad "a: checks did not finish"
 la=$(console a)
