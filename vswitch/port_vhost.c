@@ -80,18 +80,22 @@ static uint16_t vh_tx(void *ctx, uint16_t txq, struct rte_mbuf **pkts, uint16_t 
 	return sent;
 }
 
-/* The open port of a device, by its socket path; ports_lock held. */
-static struct vh_port *find_by_vid(int vid)
+/* The open port on socket path; ports_lock held. */
+static struct vh_port *find_path(const char *path)
 {
-	char path[PATH_MAX];
-
-	if (rte_vhost_get_ifname(vid, path, sizeof(path)))
-		return NULL;
 	for (struct vh_port *vp = ports; vp; vp = vp->next) {
 		if (!strcmp(vp->path, path))
 			return vp;
 	}
 	return NULL;
+}
+
+/* The open port of a device; ports_lock held. */
+static struct vh_port *find_by_vid(int vid)
+{
+	char path[PATH_MAX];
+
+	return rte_vhost_get_ifname(vid, path, sizeof(path)) ? NULL : find_path(path);
 }
 
 static int new_device(int vid)
@@ -151,11 +155,10 @@ static void unlink_port(struct vh_port *vp)
 
 static bool path_in_use(const char *path)
 {
-	bool used = false;
+	bool used;
 
 	pthread_mutex_lock(&ports_lock);
-	for (struct vh_port *vp = ports; vp && !used; vp = vp->next)
-		used = !strcmp(vp->path, path);
+	used = find_path(path) != NULL;
 	pthread_mutex_unlock(&ports_lock);
 	return used;
 }
@@ -187,7 +190,7 @@ static int vh_open(const struct vsw_port_params *p, void **priv, struct vsw_port
 
 	if (!p->path || !*p->path)
 		return ctl_err_set(err, EINVAL, "path: required (the vhost-user socket)");
-	if (strlen(p->path) >= sizeof(((struct vh_port *)0)->path) || strlen(p->path) > 107)
+	if (strlen(p->path) > 107) /* a socket address holds 107 bytes and the NUL */
 		return ctl_err_set(err, EINVAL, "path: '%s' is longer than a socket path may be (107)",
 				   p->path);
 	if (path_in_use(p->path))
