@@ -9,9 +9,19 @@
 #   hvnet_vm_mode VMM        the same, and prints the mode
 #   hvnet_vm_run VMM CMD...  runs CMD ARGS (usually VMM itself) in that mode;
 #                            HVNET_VM_TIMEOUT (default 300 s) bounds the run
-#   hvnet_vm_run_retry VMM CMD...  the same, running it once more when the
-#                            sandbox machine itself died (emulation); prints
-#                            the run's stdout, then its stderr
+#   hvnet_vm_run_retry VMM CMD...  the same, running it once more when it
+#                            failed with a sign of a fault of the emulation
+#                            (hvnet_emulator_fault); prints the run's stdout,
+#                            then its stderr
+#   hvnet_emulator_fault FILE...  in sandbox mode, prints the first sign in
+#                            FILEs (a run's output) of a known fault of the
+#                            emulation, not of hvnet, and returns 0; returns 1
+#                            when there is none (or in direct mode)
+#   hvnet_vm_fault CTL VM...  for VMs managed by vswitchd (CTL is vswitchctl):
+#                            the first one whose vmm exited 3 (reset) with a
+#                            sign of such a fault on its console; prints
+#                            "guest VM: why (exit ...)" and its console's
+#                            last lines, returns 0; 1 when there is none
 
 # Decides once per process (exported, so child scripts reuse the answer).
 hvnet_vm_detect() {
@@ -55,17 +65,63 @@ hvnet_vm_run() {
 }
 
 hvnet_vm_run_retry() {
-	local out attempt rc
+	local out attempt rc why
 	out=$(mktemp /tmp/hvnet-vmrun.XXXXXX)
 	for attempt in 1 2; do
 		hvnet_vm_run "$@" >"$out" 2>"$out.err"
 		rc=$?
-		[ $rc -eq 125 ] && [ $attempt = 1 ] &&
-			grep -q 'no exit status from the sandbox' "$out.err" || break
-		echo "note: the sandbox machine died under the run (emulation); running it again"
+		[ $rc -ne 0 ] && [ $attempt = 1 ] && why=$(hvnet_emulator_fault "$out" "$out.err") || break
+		echo "note: a fault of the emulation ($why), not of hvnet; running it again"
 	done
 	cat "$out"
 	cat "$out.err" >&2
 	rm -f "$out" "$out.err"
 	return $rc
+}
+
+# The sandbox machine itself reset or hung (scripts/sandbox's messages).
+hvnet_sandbox_died() {
+	grep -q -E '^sandbox: (no exit status from the sandbox|the emulated machine stopped responding)' "$@"
+}
+
+# Faults of the emulated machine seen under every kind of guest (also a
+# 1-vCPU guest with no hvnet device) and in the sandbox's own kernel: it
+# resets or hangs; a guest vCPU triple-faults (vmm exits 3 with "triple
+# fault" and the vCPU's reset state); a guest kernel oopses with its per-CPU
+# (GS) base lost, in its entry code. An oops or panic whose report names a
+# Hyper-V driver (hv_*, vmbus, netvsc, storvsc) is not counted: that one may
+# be hvnet's.
+hvnet_emulator_fault() {
+	local f
+	[ "${HVNET_VM_MODE:-}" = sandbox ] || return 1
+	if hvnet_sandbox_died "$@" 2>/dev/null; then
+		echo "the sandbox machine died or hung"
+		return 0
+	fi
+	if f=$(grep -h -m1 -o -E 'vCPU [0-9]+: triple fault' "$@" 2>/dev/null) && [ -n "$f" ]; then
+		echo "guest $(echo "$f" | head -1)"
+		return 0
+	fi
+	if grep -q -E 'Kernel panic - not syncing|Oops: |BUG: |general protection fault|double fault' "$@" 2>/dev/null &&
+		! grep -E '^\s*(\[[ 0-9.]+\] )?(RIP: |Call Trace|Workqueue|  ?[a-z_]+)' "$@" 2>/dev/null |
+			grep -q -E 'hv_|vmbus|netvsc|storvsc'; then
+		echo "guest kernel: $(grep -h -m1 -o -E '(Kernel panic - not syncing|Oops: |BUG: |general protection fault|double fault).*' "$@" | head -1 | tr -d '\r')"
+		return 0
+	fi
+	return 1
+}
+
+hvnet_vm_fault() {
+	local ctl=$1 v e log why
+	shift
+	for v in "$@"; do
+		e=$("$ctl" --json vm show "$v" 2>/dev/null | jq -r '.exit // ""')
+		case $e in "exit 3"*) ;; *) continue ;; esac
+		log=$("$ctl" --json vm show "$v" | jq -r .console_log)
+		why=$(hvnet_emulator_fault "$log") || continue
+		echo "guest $v: $why ($e)"
+		tr -d '\r' <"$log" | grep -v '^\s*$' | tail -n 8 | sed "s/^/console $v: /"
+		return 0
+	done
+	return 1
 }

@@ -4,7 +4,9 @@
 # byte-exact (300 KB of binary), stderr separately, CMD's exit status,
 # root, the caller's directory and HVNET_* variables, the host root
 # read-only, /tmp writable, /dev/kvm present, hugepages reservable. A second
-# run checks that --timeout ends a command that would never finish (124).
+# run checks that --timeout ends a command that would never finish (124), a
+# third that --stall stops a machine whose console falls silent (as a hung
+# emulated machine's does) with 125 and says so.
 set -uo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
@@ -45,4 +47,15 @@ rc=$?
 took=$(($(date +%s) - start))
 [ $rc -eq 124 ] && [ $took -lt 40 ] && ok "--timeout 20 ends 'sleep 600' with 124 after $took s" ||
 	bad "--timeout: status $rc after $took s: $(cat "$tmp/err2")"
+
+# the sign of life is a subshell of the job script (bash .../job.sh): kill it
+start=$(date +%s)
+"$TOP/scripts/sandbox" --stall 15 --timeout 200 \
+	bash -c 'pkill -f "hvnet-jo[b]/job.sh"; sleep 600' >/dev/null 2>"$tmp/err3"
+rc=$?
+took=$(($(date +%s) - start))
+[ $rc -eq 125 ] && [ $took -lt 100 ] &&
+	grep -q '^sandbox: the emulated machine stopped responding (no console output for 15s' "$tmp/err3" &&
+	ok "--stall 15 stops a silent machine with 125 after $took s, saying so" ||
+	bad "--stall: status $rc after $took s: $(head -3 "$tmp/err3")"
 [ $fails -eq 0 ] || exit 1
