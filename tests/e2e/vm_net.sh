@@ -41,8 +41,9 @@ if [ "$HVNET_VM_MODE" = sandbox ]; then
 	vsd=$p/vswitch/vswitchd ctl=$p/cli/vswitchctl vmm=$p/vmm/vmm
 fi
 # A run spoiled by a fault of the emulated machine (the sandbox died or hung,
-# a guest triple-faulted or oopsed in its entry code: HVNET-GUEST-RESET,
-# hvnet_emulator_fault) earns another, up to three.
+# a guest triple-faulted, oopsed in its entry code or hung before its init or
+# its heartbeat: HVNET-EMULATION-FAULT, hvnet_emulator_fault) earns another,
+# up to three.
 res=$(mktemp /tmp/hvnet-vmnet-out.XXXXXX)
 trap 'rm -f "$res"' EXIT
 for attempt in 1 2 3; do
@@ -51,7 +52,7 @@ for attempt in 1 2 3; do
 	rc=$?
 	cat "$res"
 	[ $rc -ne 0 ] && [ $attempt -lt 3 ] || break
-	why=$(grep -m1 -o 'HVNET-GUEST-RESET: .*' "$res") || why=$(hvnet_emulator_fault "$res") || break
-	echo "note: attempt $attempt: a fault of the emulation (${why#HVNET-GUEST-RESET: }), not of hvnet; running the test again"
+	why=$(grep -m1 -o 'HVNET-EMULATION-FAULT: .*' "$res") || why=$(hvnet_emulator_fault "$res") || break
+	echo "note: attempt $attempt: a fault of the emulation (${why#HVNET-EMULATION-FAULT: }), not of hvnet; running the test again"
 done
 exit $rc

@@ -77,16 +77,16 @@ start=$(date +%s.%N)
 # The emulated machine of the sandbox has faults of its own (docs/nested-kvm.md,
 # hvnet_emulator_fault): it dies or hangs, or the guest triple-faults or
 # oopses in its entry code, or it stops with no output, in about one
-# multi-vCPU boot in five. Such a run says nothing about vmm: run again, up
-# to three times, saying why. (panic=-1: a guest that panics resets at once.)
-for attempt in 1 2 3; do
+# multi-vCPU boot in three. Such a run says nothing about vmm: run again, up
+# to four times, saying why. (panic=-1: a guest that panics resets at once.)
+for attempt in 1 2 3 4; do
 	HVNET_VM_TIMEOUT=150 hvnet_vm_run "$vmm" "$vmm" --kernel "$kernel" --initrd "$HVNET_INITRD" \
 		--cpus "$cpus" --memory "$mem" "${huge[@]}" "${vmbus[@]}" "${nohv[@]}" \
 		--cmdline "console=ttyS0 loglevel=4 panic=-1 hvnet_run64=$run64" >"$log" 2>"$err" </dev/null
 	rc=$?
 	why=
 	[ $rc = 124 ] && [ "$HVNET_VM_MODE" = sandbox ] && why="the guest stopped in the emulator"
-	[ $rc -ne 0 ] && [ $attempt -lt 3 ] && { [ -n "$why" ] || why=$(hvnet_emulator_fault "$log" "$err"); } || break
+	[ $rc -ne 0 ] && [ $attempt -lt 4 ] && { [ -n "$why" ] || why=$(hvnet_emulator_fault "$log" "$err"); } || break
 	echo "note: attempt $attempt: a fault of the emulation ($why), not of vmm; running again"
 	grep -E '^sandbox' "$err" | tail -n 3
 done
