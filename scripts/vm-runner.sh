@@ -115,7 +115,7 @@ hvnet_vm_fault() {
 	local ctl=$1 v e log why
 	shift
 	for v in "$@"; do
-		e=$("$ctl" --json vm show "$v" 2>/dev/null | jq -r '.exit // ""')
+		e=$("$ctl" --json vm show "$v" 2>/dev/null | jq -r 'if .state == "off" then .last_exit // "" else "" end')
 		case $e in "exit 3"*) ;; *) continue ;; esac
 		log=$("$ctl" --json vm show "$v" | jq -r .console_log)
 		why=$(hvnet_emulator_fault "$log") || continue

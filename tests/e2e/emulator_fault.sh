@@ -46,14 +46,15 @@ HVNET_VM_MODE=direct hvnet_emulator_fault "$tmp/triple" >/dev/null &&
 	ok "direct mode (real KVM): nothing is the emulation's"
 
 # hvnet_vm_fault with a stand-in vswitchctl: VM a reset with a triple fault,
-# b running, c reset with an oops in hv_netvsc
+# b running again after such a reset, c reset with an oops in hv_netvsc (the
+# fields of `vswitchctl --json vm show`: state, last_exit, console_log)
 cat >"$tmp/ctl" <<CTL
 #!/bin/sh
 [ "\$1 \$2 \$3" = "--json vm show" ] || exit 2
 case \$4 in
-a) echo '{"state":"off","exit":"exit 3: guest reset","console_log":"$tmp/triple"}' ;;
-b) echo '{"state":"running","console_log":"$tmp/plain"}' ;;
-c) echo '{"state":"off","exit":"exit 3: guest reset","console_log":"$tmp/netvsc"}' ;;
+a) echo '{"state":"off","last_exit":"exit 3: guest reset","console_log":"$tmp/triple"}' ;;
+b) echo '{"state":"running","last_exit":"exit 3: guest reset","console_log":"$tmp/triple"}' ;;
+c) echo '{"state":"off","last_exit":"exit 3: guest reset","console_log":"$tmp/netvsc"}' ;;
 *) exit 1 ;;
 esac
 CTL
@@ -61,8 +62,8 @@ chmod +x "$tmp/ctl"
 out=$(HVNET_VM_MODE=sandbox hvnet_vm_fault "$tmp/ctl" b c a)
 [ $? = 0 ] && echo "$out" | head -1 | grep -qx 'guest a: guest vCPU 2: triple fault (exit 3: guest reset)' &&
 	echo "$out" | grep -q '^console a: vmm: guest reset (reboot)' &&
-	ok "vm fault: a's triple fault named, with its console; b (running) and c (hv_netvsc oops) passed over" ||
+	ok "vm fault: a's triple fault named, with its console; b (running again) and c (hv_netvsc oops) passed over" ||
 	bad "vm fault among b c a: $out"
 HVNET_VM_MODE=sandbox hvnet_vm_fault "$tmp/ctl" b c >/dev/null &&
-	bad "vm fault: b and c counted as the emulation's" || ok "vm fault: none among b (running) and c (hv_netvsc oops)"
+	bad "vm fault: b and c counted as the emulation's" || ok "vm fault: none among b (running again) and c (hv_netvsc oops)"
 [ $fails -eq 0 ] || exit 1
