@@ -15,8 +15,9 @@
 #                            then its stderr
 #   hvnet_emulator_fault FILE...  in sandbox mode, prints the first sign in
 #                            FILEs (a run's output) of a known fault of the
-#                            emulation, not of hvnet, and returns 0; returns 1
-#                            when there is none (or in direct mode)
+#                            emulation, not of hvnet (also a test's own
+#                            "HVNET-EMULATION-FAULT: why" line), and returns
+#                            0; returns 1 when there is none (or in direct mode)
 #   hvnet_vm_fault CTL VM...  for VMs managed by vswitchd (CTL is vswitchctl):
 #                            the first one whose vmm exited 3 (reset) with a
 #                            sign of such a fault on its console; prints
@@ -94,6 +95,12 @@ hvnet_sandbox_died() {
 hvnet_emulator_fault() {
 	local f
 	[ "${HVNET_VM_MODE:-}" = sandbox ] || return 1
+	# what a test's own check (hvnet_vm_fault, a guest hung) already named
+	if f=$(grep -h -m1 -o 'HVNET-EMULATION-FAULT: .*' "$@" 2>/dev/null) && [ -n "$f" ]; then
+		f=$(echo "$f" | head -1)
+		echo "${f#HVNET-EMULATION-FAULT: }"
+		return 0
+	fi
 	if hvnet_sandbox_died "$@" 2>/dev/null; then
 		echo "the sandbox machine died or hung"
 		return 0
@@ -115,9 +122,9 @@ hvnet_vm_fault() {
 	local ctl=$1 v e log why
 	shift
 	for v in "$@"; do
-		e=$("$ctl" --json vm show "$v" 2>/dev/null | jq -r 'if .state == "off" then .last_exit // "" else "" end')
+		{ read -r e; read -r log; } < <("$ctl" --json vm show "$v" 2>/dev/null |
+			jq -r '(if .state == "off" then .last_exit // "" else "" end), .console_log // ""')
 		case $e in "exit 3"*) ;; *) continue ;; esac
-		log=$("$ctl" --json vm show "$v" | jq -r .console_log)
 		why=$(hvnet_emulator_fault "$log") || continue
 		echo "guest $v: $why ($e)"
 		tr -d '\r' <"$log" | grep -v '^\s*$' | tail -n 8 | sed "s/^/console $v: /"

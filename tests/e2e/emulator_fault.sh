@@ -41,6 +41,10 @@ printf '%s\n' 'sandbox: no exit status from the sandbox (qemu exit 0); its conso
 check "$tmp/died" fault "a sandbox machine that reset"
 printf '%s\n' 'FAIL: a -> b pings: 20 packets transmitted, 0 packets received' 'sandbox: timed out after 600s' >"$tmp/plain"
 check "$tmp/plain" none "a failed check and a timeout"
+printf '%s\n' 'phase: three VMs started (5 s)' 'HVNET-EMULATION-FAULT: guest b did not reach its init in 366 s' >"$tmp/named"
+got=$(HVNET_VM_MODE=sandbox hvnet_emulator_fault "$tmp/named")
+[ "$got" = "guest b did not reach its init in 366 s" ] &&
+	ok "a fault a test named itself (HVNET-EMULATION-FAULT): $got" || bad "HVNET-EMULATION-FAULT line: got '$got'"
 HVNET_VM_MODE=direct hvnet_emulator_fault "$tmp/triple" >/dev/null &&
 	bad "direct mode: a triple fault counted as the emulation's" ||
 	ok "direct mode (real KVM): nothing is the emulation's"

@@ -54,7 +54,7 @@ while attempt=$((attempt + 1)); do
 	rc=$?
 	cat "$res"
 	[ $rc -ne 0 ] && [ $SECONDS -lt 1140 ] || break
-	why=$(grep -m1 -o 'HVNET-EMULATION-FAULT: .*' "$res") || why=$(hvnet_emulator_fault "$res") || break
-	echo "note: attempt $attempt: a fault of the emulation (${why#HVNET-EMULATION-FAULT: }), not of hvnet; running the test again"
+	why=$(hvnet_emulator_fault "$res") || break
+	echo "note: attempt $attempt: a fault of the emulation ($why), not of hvnet; running the test again"
 done
 exit $rc
