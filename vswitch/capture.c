@@ -28,34 +28,43 @@
 #include "hvnet_config.h"
 #include "datapath.h"
 
-#define RING_SIZE 8192 /* ring slots: burst headers and frames */
+#define RING_SIZE 4096 /* ring slots: burst headers and frames */
+#define RET_SIZE 8192  /* return ring: frames the writer is done with */
 #define CHUNK 65536	  /* bytes of pcapng sent to the client in one chunk */
 #define OUT_CHUNK 262144  /* bytes written to a passed destination in one go */
-#define HDR_WORDS 2	  /* slots of a burst header */
 #define HDR_MARK 1	  /* set in a header's first word, never in an mbuf pointer */
 #define TAP_MAX 64	  /* frames handed to the ring in one go */
+#define RECLAIM_MAX 128	  /* frames a tap takes back from the return ring in one go */
 #define DRAIN_MAX 256	  /* slots the writer takes in one go */
 #define PEND_MAX 256	  /* frames written straight from their mbufs in one writev */
 #define IDLE_MIN_US 20	  /* the writer's sleep when the ring is empty, doubling up to */
 #define IDLE_MAX_US 640
 #define DOZE_MS 50	  /* then it sleeps until woken by a tap, at most this long */
+#define ADDR_BITS 48	  /* a frame word's data address; its length above */
 
 /*
- * The ring carries bursts: a header of two slots (word 0: HDR_MARK, the
- * direction in bits 1-2, the pcapng interface in bits 16-31, the number of
- * frames in bits 32-63; word 1: the TSC of the burst), then the frames,
- * each an mbuf of the switch on which the session holds a reference. The
- * datapath never edits a frame it shares (datapath.c copies before a VLAN
- * edit), so the writer reads it as it was at the tap.
+ * A ring slot: 16 bytes. The ring carries bursts: a header slot (w0:
+ * HDR_MARK, the direction in bits 1-2, the pcapng interface in bits
+ * 16-31; w1: the TSC of the burst), then its frames (w0: an mbuf of the
+ * switch on which the session holds a reference; w1: the address of its
+ * data in bits 0-47 and its length above, read by the tap from the header
+ * it has in cache, or 0 for a frame of several segments). The writer
+ * encodes a frame from w1 and never reads the mbuf, which the datapath's
+ * CPU wrote last (a miss per line); it hands the mbuf back on the return
+ * ring, and the next tap drops the references in bulk (into its lcore's
+ * mempool cache). The datapath never edits a frame it shares (datapath.c
+ * copies before a VLAN edit), so the writer reads it as it was at the tap.
+ * Bulk enqueues keep a burst together: every frame belongs to the last
+ * header before it.
  */
-_Static_assert(sizeof(void *) == sizeof(uint64_t), "ring slots carry 64-bit header words");
+struct slot {
+	uint64_t w0, w1;
+};
 
-enum read_state { WANT_HDR, WANT_TSC, IN_BURST };
+_Static_assert(sizeof(void *) == sizeof(uint64_t), "ring slots carry 64-bit words");
 
-/* Where the writer is in the ring's stream of bursts (writer thread only). */
+/* The burst the writer reads (writer thread only). */
 struct reader {
-	enum read_state state;
-	uint32_t left; /* frames of the current burst still to come */
 	uint16_t ifidx;
 	uint8_t dir;
 	uint64_t ts_us;
@@ -88,7 +97,8 @@ struct vsw_capture {
 	char *filter;
 	struct rte_bpf *bpf;
 	struct rte_bpf_jit jit;
-	struct rte_ring *ring;
+	struct rte_ring *ring; /* of struct slot */
+	struct rte_ring *ret;  /* mbufs the writer is done with, freed by the taps */
 	unsigned int ring_cap;
 	unsigned int n_ports;	/* interfaces; grows (release) when a switch gains ports */
 	unsigned int n_idb;	/* interfaces described in the stream (writer) */
@@ -175,9 +185,12 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
 	c->scratch = malloc(VSW_CAPTURE_SNAPLEN_MAX);
 	c->ob = calloc(1, sizeof(*c->ob));
 	snprintf(name, sizeof(name), "capture%u", ring_seq++);
-	c->ring = rte_ring_create(name, RING_SIZE, SOCKET_ID_ANY, RING_F_SC_DEQ);
+	c->ring = rte_ring_create_elem(name, sizeof(struct slot), RING_SIZE, SOCKET_ID_ANY,
+				       RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "capret%u", ring_seq++);
+	c->ret = rte_ring_create(name, RET_SIZE, SOCKET_ID_ANY, RING_F_SP_ENQ);
 	if (!c->filter || !c->ports || !c->names || !c->switches || !c->scratch || !c->ring ||
-	    !c->ob || c->wake_fd < 0) {
+	    !c->ret || !c->ob || c->wake_fd < 0) {
 		ctl_err_set(err, ENOMEM, "out of memory");
 		goto err_free;
 	}
@@ -228,26 +241,78 @@ static inline void hold(struct rte_mbuf *m, int16_t v)
 		rte_pktmbuf_refcnt_update(m, v);
 }
 
-/*
- * Queues the frames of match[] (slots from HDR_WORDS on) as one burst:
- * takes a reference on each frame the ring and the bound on held frames
- * let in, and counts the rest as dropped.
- */
-static void queue_burst(struct vsw_capture *c, struct lcore_stats *st, void **slot, unsigned int nm,
-			uint16_t ifidx, uint8_t dir, uint64_t tsc)
+/* Releases n frames, their headers loaded together first. */
+static void release(struct rte_mbuf **m, unsigned int n)
 {
-	struct rte_mbuf **match = (struct rte_mbuf **)(slot + HDR_WORDS);
-	unsigned int used = rte_ring_count(c->ring), limit = slot_limit(c, match[0]), k = 0;
+	for (unsigned int i = 0; i < n; i++) {
+		rte_prefetch0_write(m[i]);
+		rte_prefetch0(&m[i]->next); /* the second line, read when the last reference goes */
+	}
+	rte_pktmbuf_free_bulk(m, n);
+}
 
-	if (used + HDR_WORDS < limit)
-		k = RTE_MIN(nm, limit - used - HDR_WORDS);
+/* Releases up to max frames of the return ring; returns how many. */
+static unsigned int reclaim(struct vsw_capture *c, unsigned int max)
+{
+	struct rte_mbuf *m[RECLAIM_MAX];
+	unsigned int n = rte_ring_mc_dequeue_burst(c->ret, (void **)m, RTE_MIN(max, (unsigned int)RECLAIM_MAX),
+						   NULL);
+
+	if (n)
+		release(m, n);
+	return n;
+}
+
+/*
+ * Hands n frames the writer is done with to the return ring, for the taps
+ * to release on their lcores; once no lcore taps the session (or if the
+ * ring is full, which its size rules out), releases them itself.
+ */
+static void give_back(struct vsw_capture *c, struct rte_mbuf **m, unsigned int n)
+{
+	unsigned int k = 0;
+
+	if (!c->released && c->ret)
+		k = rte_ring_sp_enqueue_burst(c->ret, (void **)m, n, NULL);
+
+	if (k < n)
+		release(m + k, n - k);
+}
+
+/* The frame word of m: where its data is and how long it is (0: read the mbuf). */
+static inline uint64_t frame_word(const struct rte_mbuf *m)
+{
+	uint64_t addr = (uint64_t)(uintptr_t)rte_pktmbuf_mtod(m, const void *);
+
+	if (unlikely(m->nb_segs != 1 || addr >> ADDR_BITS))
+		return 0;
+	return addr | (uint64_t)m->data_len << ADDR_BITS;
+}
+
+/*
+ * Queues the frames of match[] as one burst in slot[] (slot 0: the
+ * header): takes a reference on each frame the ring and the bound on held
+ * frames (queued, and handed back but not yet released) let in, and counts
+ * the rest as dropped. First releases what the writer handed back.
+ */
+static void queue_burst(struct vsw_capture *c, struct lcore_stats *st, struct slot *slot,
+			struct rte_mbuf **match, unsigned int nm, uint16_t ifidx, uint8_t dir,
+			uint64_t tsc)
+{
+	unsigned int used, limit = slot_limit(c, match[0]), k = 0;
+
+	if (rte_ring_count(c->ret))
+		reclaim(c, RECLAIM_MAX);
+	used = rte_ring_count(c->ring) + rte_ring_count(c->ret);
+	if (used + 1 < limit)
+		k = RTE_MIN(nm, limit - used - 1);
 	if (k) {
-		slot[0] = (void *)(uintptr_t)((uint64_t)k << 32 | (uint64_t)ifidx << 16 |
-					      (uint64_t)dir << 1 | HDR_MARK);
-		slot[1] = (void *)(uintptr_t)tsc;
-		for (unsigned int i = 0; i < k; i++)
+		slot[0] = (struct slot){(uint64_t)ifidx << 16 | (uint64_t)dir << 1 | HDR_MARK, tsc};
+		for (unsigned int i = 0; i < k; i++) {
 			hold(match[i], 1);
-		if (rte_ring_enqueue_bulk(c->ring, slot, HDR_WORDS + k, NULL) == 0) {
+			slot[1 + i] = (struct slot){(uint64_t)(uintptr_t)match[i], frame_word(match[i])};
+		}
+		if (rte_ring_enqueue_bulk_elem(c->ring, slot, sizeof(*slot), 1 + k, NULL) == 0) {
 			/* another lcore took the room first */
 			for (unsigned int i = 0; i < k; i++)
 				hold(match[i], -1);
@@ -263,8 +328,8 @@ void vsw_capture_tap(struct vsw_capture *c, unsigned int lcore, uint16_t ifidx, 
 		     struct rte_mbuf **pkts, uint16_t n, uint64_t tsc)
 {
 	struct lcore_stats *st = &c->stats[lcore];
-	void *slot[HDR_WORDS + TAP_MAX];
-	struct rte_mbuf **match = (struct rte_mbuf **)(slot + HDR_WORDS);
+	struct slot slot[1 + TAP_MAX];
+	struct rte_mbuf *match[TAP_MAX];
 	uint64_t (*jit)(void *) = c->jit.func;
 	const struct rte_bpf *bpf = c->bpf;
 
@@ -290,7 +355,7 @@ void vsw_capture_tap(struct vsw_capture *c, unsigned int lcore, uint16_t ifidx, 
 		if (take != nm)
 			st->filtered += take - nm;
 		if (nm)
-			queue_burst(c, st, slot, nm, ifidx, dir, tsc);
+			queue_burst(c, st, slot, match, nm, ifidx, dir, tsc);
 		pkts += take;
 		n = (uint16_t)(n - take);
 	}
@@ -357,16 +422,6 @@ static int write_out(struct vsw_capture *c, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* Releases n frames, their headers loaded together first. */
-static void release(struct rte_mbuf **m, unsigned int n)
-{
-	for (unsigned int i = 0; i < n; i++) {
-		rte_prefetch0_write(m[i]);
-		rte_prefetch0(&m[i]->next); /* the second line, read when the last reference goes */
-	}
-	rte_pktmbuf_free_bulk(m, n);
-}
-
 /* Writes the pieces of ob (the last one ends at b's end) to the destination. */
 static int write_pieces(struct vsw_capture *c, struct out_batch *ob, struct vsw_pcapng_buf *b)
 {
@@ -427,7 +482,7 @@ static int flush_out(struct vsw_capture *c, struct vsw_pcapng_buf *b)
 	else
 		rc = ob->n_held ? write_pieces(c, ob, b) : write_out(c, b->data, b->len);
 	if (ob->n_held)
-		release(ob->held, ob->n_held);
+		give_back(c, ob->held, ob->n_held);
 	ob->n_held = ob->n_pieces = 0;
 	ob->b_from = 0;
 	b->len = 0;
@@ -467,75 +522,44 @@ static void write_idbs(struct vsw_capture *c, struct vsw_pcapng_buf *b, unsigned
 }
 
 /*
- * Encodes one frame of the current burst, unless the count is reached.
- * For a passed destination a single-segment frame's bytes are not copied:
- * the frame is held for the next writev (returns true: not to be freed).
+ * Encodes frame m (frame word fw, see struct slot) of the current burst,
+ * unless the count is reached. For a passed destination a single-segment
+ * frame's bytes are not copied: the frame is held for the next writev
+ * (returns true: not to be given back yet).
  */
 static bool write_frame(struct vsw_capture *c, struct vsw_pcapng_buf *b, struct rte_mbuf *m,
-			uint64_t *written)
+			uint64_t fw, uint64_t *written)
 {
-	uint32_t len = RTE_MIN(m->pkt_len, c->prm.snaplen),
-		 dir = c->rd.dir == VSW_CAPTURE_IN ? VSW_PCAPNG_IN : VSW_PCAPNG_OUT;
+	uint32_t dir = c->rd.dir == VSW_CAPTURE_IN ? VSW_PCAPNG_IN : VSW_PCAPNG_OUT, len, orig;
 	struct out_batch *ob = c->ob;
-	const void *data;
+	const uint8_t *data = (const uint8_t *)(uintptr_t)(fw & ((UINT64_C(1) << ADDR_BITS) - 1));
 	size_t at;
 
 	if (c->rd.ifidx >= c->n_idb)
 		write_idbs(c, b, c->rd.ifidx);
 	if (c->rd.ifidx >= c->n_idb)
 		return false; /* cannot happen: taps name described interfaces only */
-
 	if (c->prm.count && *written >= c->prm.count)
 		return false;
-	len = RTE_MIN(len, (uint32_t)VSW_CAPTURE_SNAPLEN_MAX);
-	if (c->out >= 0 && m->nb_segs == 1 && ob->n_held < PEND_MAX) {
-		if (vsw_pcapng_epb_around(b, c->rd.ifidx, c->rd.ts_us, len, m->pkt_len, dir, &at))
+	orig = fw ? (uint32_t)(fw >> ADDR_BITS) : m->pkt_len;
+	len = RTE_MIN(RTE_MIN(orig, c->prm.snaplen), (uint32_t)VSW_CAPTURE_SNAPLEN_MAX);
+	if (fw && c->out >= 0 && ob->n_held < PEND_MAX) {
+		if (vsw_pcapng_epb_around(b, c->rd.ifidx, c->rd.ts_us, len, orig, dir, &at))
 			return false;
 		ob->pieces[ob->n_pieces++] = (struct piece){NULL, ob->b_from, at - ob->b_from};
-		ob->pieces[ob->n_pieces++] = (struct piece){rte_pktmbuf_mtod(m, uint8_t *), 0, len};
+		ob->pieces[ob->n_pieces++] = (struct piece){data, 0, len};
 		ob->b_from = at;
 		ob->held[ob->n_held++] = m;
 		(*written)++;
 		return true;
 	}
-	data = rte_pktmbuf_read(m, 0, len, c->scratch);
+	if (!fw)
+		data = rte_pktmbuf_read(m, 0, len, c->scratch); /* several segments */
 	if (!data)
 		return false;
-	vsw_pcapng_epb(b, c->rd.ifidx, c->rd.ts_us, data, len, m->pkt_len, dir);
+	vsw_pcapng_epb(b, c->rd.ifidx, c->rd.ts_us, data, len, orig, dir);
 	(*written)++;
 	return false;
-}
-
-/*
- * Takes one slot of the ring's stream: a header word updates the reader,
- * a frame is encoded into b (unless b is NULL) and returned for freeing
- * (NULL if its encoding holds it, see write_frame).
- */
-static struct rte_mbuf *take_slot(struct vsw_capture *c, void *slot, struct vsw_pcapng_buf *b,
-				  uint64_t *written)
-{
-	struct reader *r = &c->rd;
-	uint64_t w = (uint64_t)(uintptr_t)slot;
-
-	switch (r->state) {
-	case WANT_HDR:
-		r->left = (uint32_t)(w >> 32);
-		r->ifidx = (uint16_t)(w >> 16);
-		r->dir = (uint8_t)((w >> 1) & 3);
-		r->state = WANT_TSC;
-		return NULL;
-	case WANT_TSC:
-		r->ts_us = b ? tsc_to_us(c, w) : 0;
-		r->state = r->left ? IN_BURST : WANT_HDR;
-		return NULL;
-	case IN_BURST:
-		break;
-	}
-	if (--r->left == 0)
-		r->state = WANT_HDR;
-	if (b && write_frame(c, b, slot, written))
-		return NULL;
-	return slot;
 }
 
 /* Whether the client shut its side down (Ctrl-C) or went away. */
@@ -550,51 +574,30 @@ static bool client_gone(int fd)
 }
 
 /*
- * Starts loading the headers of the frames among n slots (the datapath's
- * CPU wrote them last): the misses overlap instead of coming one by one.
- */
-static void prefetch_frames(const struct vsw_capture *c, void *const *slot, unsigned int n)
-{
-	enum read_state st = c->rd.state;
-	uint32_t left = c->rd.left;
-
-	for (unsigned int i = 0; i < n; i++) {
-		uint64_t w = (uint64_t)(uintptr_t)slot[i];
-
-		if (st == WANT_HDR) {
-			left = (uint32_t)(w >> 32);
-			st = WANT_TSC;
-		} else if (st == WANT_TSC) {
-			st = left ? IN_BURST : WANT_HDR;
-		} else {
-			rte_prefetch0(slot[i]);
-			if (--left == 0)
-				st = WANT_HDR;
-		}
-	}
-}
-
-/*
- * Moves what the ring holds into b (NULL: discards it) and releases the
- * frames in one bulk free; returns how many slots were taken.
+ * Moves what the ring holds into b (NULL: discards it) and gives the
+ * frames back in one go; returns how many slots were taken.
  */
 static unsigned int drain(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_t *written)
 {
-	void *slot[DRAIN_MAX];
+	struct slot slot[DRAIN_MAX];
 	struct rte_mbuf *done[DRAIN_MAX];
 	unsigned int room = b && c->out >= 0 ? PEND_MAX - c->ob->n_held : DRAIN_MAX, nd = 0;
-	unsigned int n = rte_ring_dequeue_burst(c->ring, slot, RTE_MIN(room, (unsigned int)DRAIN_MAX),
-						NULL);
+	unsigned int n = rte_ring_dequeue_burst_elem(c->ring, slot, sizeof(*slot),
+						     RTE_MIN(room, (unsigned int)DRAIN_MAX), NULL);
 
-	prefetch_frames(c, slot, n);
 	for (unsigned int i = 0; i < n; i++) {
-		struct rte_mbuf *m = take_slot(c, slot[i], b, written);
+		struct rte_mbuf *m = (struct rte_mbuf *)(uintptr_t)slot[i].w0;
 
-		if (m)
+		if (slot[i].w0 & HDR_MARK) {
+			c->rd.ifidx = (uint16_t)(slot[i].w0 >> 16);
+			c->rd.dir = (uint8_t)((slot[i].w0 >> 1) & 3);
+			c->rd.ts_us = b ? tsc_to_us(c, slot[i].w1) : 0;
+		} else if (!b || !write_frame(c, b, m, slot[i].w1, written)) {
 			done[nd++] = m;
+		}
 	}
 	if (nd)
-		release(done, nd);
+		give_back(c, done, nd);
 	return n;
 }
 
@@ -773,6 +776,9 @@ static bool writer_loop(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_
 			usleep(idle_us);
 			idle_us *= 2;
 		} else {
+			/* traffic stopped: nothing stays held until the next tap */
+			while (reclaim(c, RECLAIM_MAX))
+				;
 			doze(c, end);
 		}
 	}
@@ -810,6 +816,8 @@ static void *writer_main(void *arg)
 			break;
 	}
 	finish(c, &b, written, ok);
+	while (reclaim(c, RECLAIM_MAX))
+		;
 	vsw_pcapng_buf_free(&b);
 	c->finished = true;
 	return NULL;
@@ -936,7 +944,10 @@ void vsw_capture_free(struct vsw_capture *c)
 		close(c->wake_fd);
 	while (c->ring && drain(c, NULL, NULL))
 		;
+	while (c->ret && reclaim(c, RECLAIM_MAX))
+		;
 	rte_ring_free(c->ring);
+	rte_ring_free(c->ret);
 	rte_bpf_destroy(c->bpf);
 	for (unsigned int i = 0; c->names && i < c->n_ports; i++) {
 		free(c->names[i]);

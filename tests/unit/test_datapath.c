@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -333,32 +334,69 @@ static int open_capture(const char *target, int sndbuf)
 	return sv[1];
 }
 
+/* What a reader took from a capture's stream. */
+struct cap_raw {
+	int fd;
+	uint8_t *raw;
+	size_t cap;
+	size_t len; /* read by other threads (atomic) */
+	bool eof;
+};
+
+/* Reads a bit more of the stream (waits up to 10 ms); false at its end. */
+static bool read_some(struct cap_raw *r)
+{
+	struct pollfd p = {.fd = r->fd, .events = POLLIN};
+	ssize_t n;
+
+	if (poll(&p, 1, 10) <= 0)
+		return true;
+	if (r->len == r->cap)
+		assert_non_null(r->raw = realloc(r->raw, r->cap *= 2));
+	n = read(r->fd, r->raw + r->len, r->cap - r->len);
+	if (n <= 0)
+		return false;
+	__atomic_store_n(&r->len, r->len + (size_t)n, __ATOMIC_RELEASE);
+	return true;
+}
+
+static void *reader_main(void *arg)
+{
+	struct cap_raw *r = arg;
+
+	while (read_some(r))
+		;
+	__atomic_store_n(&r->eof, true, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void parse_stream(struct cap_raw *r, struct cap_stream *cs);
+
 /* Ends the capture (as Ctrl-C does) and reads its whole stream, ticking the switch. */
 static void close_capture(int fd, struct cap_stream *cs)
 {
 	uint64_t deadline = rte_rdtsc() + 10 * rte_get_tsc_hz();
-	size_t cap = 1 << 20, len = 0, pos;
-	uint8_t *raw = malloc(cap);
+	struct cap_raw r = {.fd = fd, .cap = 1 << 20};
+
+	assert_non_null(r.raw = malloc(r.cap));
+	shutdown(fd, SHUT_WR);
+	while (rte_rdtsc() < deadline) {
+		vsw_tick(vsw);
+		if (!read_some(&r))
+			break;
+	}
+	parse_stream(&r, cs);
+}
+
+/* The stream r read whole: the session leaves the switch, and its blocks and summary. */
+static void parse_stream(struct cap_raw *r, struct cap_stream *cs)
+{
+	uint8_t *raw = r->raw;
+	size_t len = r->len, pos;
 	json_t *sum;
 	char *nl;
 
-	assert_non_null(raw);
-	shutdown(fd, SHUT_WR);
-	while (rte_rdtsc() < deadline) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t n;
-
-		vsw_tick(vsw);
-		if (poll(&p, 1, 10) <= 0)
-			continue;
-		if (len == cap)
-			assert_non_null(raw = realloc(raw, cap *= 2));
-		n = read(fd, raw + len, cap - len);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
+	close(r->fd);
 	for (int i = 0; i < 20; i++) { /* the session leaves the switch */
 		vsw_tick(vsw);
 		usleep(5000);
@@ -547,6 +585,115 @@ static void test_capture_bound(void **state)
 	assert_int_equal(rte_mempool_in_use_count(pool), base);
 }
 
+/*
+ * A frame of two segments is captured whole (the writer reads such a frame
+ * through its mbuf), next to a frame of one segment (encoded from the
+ * address the tap queued), and both go back to the pool.
+ */
+static void test_capture_multi_segment(void **state)
+{
+	struct rte_mbuf *out[64], *head, *tail;
+	struct cap_frame f[8];
+	struct cap_stream cs;
+	uint8_t want[100];
+	unsigned int base, n;
+	int fd;
+
+	(void)state;
+	inject("b", mkframe(BCAST, MB, -1, 1, 64)); /* b is known: a's frames are unicast */
+	free_all(out, collect("a", out, 1));
+	free_all(out, collect("c", out, 1));
+	base = rte_mempool_in_use_count(pool);
+	fd = open_capture("a", 0);
+	head = mkframe(MB, MA, -1, 0x31, 60);
+	assert_non_null(tail = rte_pktmbuf_alloc(pool));
+	memset(rte_pktmbuf_append(tail, 40), 0x32, 40);
+	memcpy(want, rte_pktmbuf_mtod(head, uint8_t *), 60);
+	memset(want + 60, 0x32, 40);
+	assert_int_equal(rte_pktmbuf_chain(head, tail), 0);
+	inject("a", head);
+	inject("a", mkframe(MB, MA, -1, 0x33, 64));
+	n = collect("b", out, 2);
+	assert_int_equal(n, 2);
+	assert_int_equal(out[0]->pkt_len, 100);
+	free_all(out, n);
+	close_capture(fd, &cs);
+	assert_int_equal(cs.dropped, 0);
+	assert_int_equal(cs.captured, 2);
+	assert_int_equal(cap_frames(&cs, f, 8), 2);
+	assert_int_equal(f[0].len, 100);
+	assert_memory_equal(f[0].data, want, 100);
+	assert_int_equal(f[1].len, 64);
+	assert_true(f[1].data[12] == 0x88 && f[1].data[20] == 0x33);
+	free(cs.data);
+	assert_int_equal(rte_mempool_in_use_count(pool), base);
+}
+
+/*
+ * A capture that keeps up loses nothing however long the traffic flows:
+ * the frames the writer is done with go back to the pool through the taps
+ * (four times the session's bound of frames pass), and once the traffic
+ * stops, the capture, still running, holds no mbuf.
+ */
+static void test_capture_steady(void **state)
+{
+	enum { FRAMES = 4 * VSW_CAPTURE_HELD_MAX(8192), BURST = 8 };
+	struct rte_mbuf *out[64], *burst[BURST];
+	struct cap_raw r = {.cap = 1 << 20};
+	uint64_t deadline = rte_rdtsc() + 20 * rte_get_tsc_hz();
+	unsigned int base, got = 0;
+	struct cap_stream cs;
+	pthread_t reader;
+
+	(void)state;
+	inject("b", mkframe(BCAST, MB, -1, 1, 64)); /* b is known: a's frames are unicast */
+	free_all(out, collect("a", out, 1));
+	free_all(out, collect("c", out, 1));
+	base = rte_mempool_in_use_count(pool);
+	r.fd = open_capture("a", 0);
+	assert_non_null(r.raw = malloc(r.cap));
+	assert_int_equal(pthread_create(&reader, NULL, reader_main, &r), 0);
+	for (unsigned int sent = 0; sent < FRAMES && rte_rdtsc() < deadline; sent += BURST) {
+		size_t had = __atomic_load_n(&r.len, __ATOMIC_ACQUIRE);
+
+		for (unsigned int i = 0; i < BURST; i++)
+			burst[i] = mkframe(MB, MA, -1, (uint8_t)(sent + i), 64);
+		assert_int_equal(rte_ring_enqueue_bulk(ring("rx", "a"), (void **)burst, BURST, NULL),
+				 BURST);
+		/* the writer has sent them (a 64-byte frame's block is longer than 64 bytes) */
+		while (__atomic_load_n(&r.len, __ATOMIC_ACQUIRE) < had + BURST * 64 &&
+		       rte_rdtsc() < deadline)
+			usleep(20);
+		for (unsigned int n; (n = rte_ring_dequeue_burst(ring("tx", "b"), (void **)out, 64,
+								  NULL)) != 0;) {
+			got += n;
+			free_all(out, n);
+		}
+	}
+	while (got < FRAMES && rte_rdtsc() < deadline) {
+		unsigned int n = rte_ring_dequeue_burst(ring("tx", "b"), (void **)out, 64, NULL);
+
+		got += n;
+		free_all(out, n);
+	}
+	assert_int_equal(got, FRAMES);
+	while (rte_mempool_in_use_count(pool) != base && rte_rdtsc() < deadline)
+		usleep(1000);
+	assert_int_equal(rte_mempool_in_use_count(pool), base); /* the capture runs on */
+	shutdown(r.fd, SHUT_WR);
+	while (!__atomic_load_n(&r.eof, __ATOMIC_ACQUIRE) && rte_rdtsc() < deadline) {
+		vsw_tick(vsw);
+		usleep(5000);
+	}
+	assert_true(__atomic_load_n(&r.eof, __ATOMIC_ACQUIRE));
+	pthread_join(reader, NULL);
+	parse_stream(&r, &cs);
+	assert_int_equal(cs.dropped, 0);
+	assert_int_equal(cs.captured, FRAMES);
+	free(cs.data);
+	assert_int_equal(rte_mempool_in_use_count(pool), base);
+}
+
 int main(void)
 {
 	char prefix[64];
@@ -565,6 +712,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capture_zero_copy_vlan, setup_switch,
 						teardown_switch),
 		cmocka_unit_test_setup_teardown(test_capture_bound, setup_switch, teardown_switch),
+		cmocka_unit_test_setup_teardown(test_capture_multi_segment, setup_switch,
+						teardown_switch),
+		cmocka_unit_test_setup_teardown(test_capture_steady, setup_switch, teardown_switch),
 	};
 	int rc;
 
