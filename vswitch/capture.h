@@ -4,14 +4,18 @@
  * ports in one or both directions; the datapath runs its filter (a tcpdump
  * expression compiled by libpcap, converted to eBPF and JIT-compiled by
  * DPDK) on each frame and queues matches, without copying them, on the
- * session's bounded ring: it takes a reference on the mbuf (one ring
- * operation per burst). A writer thread turns them into pcapng (up to
- * snaplen bytes each), writes it to the destination the client passed (a
- * frame's bytes straight from its mbuf, by writev) or streams it to the
- * client's connection, and releases the mbufs in bulk. A full ring, or the
- * bound on frames a session may hold (VSW_CAPTURE_HELD_MAX; the writer
- * holds up to 256 more), drops the capture of a frame (counted), never the
- * frame, and the switch's pool cannot run dry because of a slow writer.
+ * session's bounded ring: it takes a reference on the mbuf and queues it
+ * with its data address and length (one ring operation per burst). A
+ * writer thread turns them into pcapng (up to snaplen bytes each) without
+ * reading the mbufs (but those of frames of several segments): it copies
+ * frames of up to 256 bytes into its buffer and passes longer ones to
+ * writev straight from the switch's buffers; it writes to the destination
+ * the client passed, or streams to the client's connection. It hands the mbufs back on a return ring, and the next tap
+ * releases them on its lcore (the writer itself once traffic stops). A
+ * full ring, or the bound on frames a session may hold, queued or handed
+ * back (VSW_CAPTURE_HELD_MAX; the writer holds up to 256 more), drops the
+ * capture of a frame (counted), never the frame, and the switch's pool
+ * cannot run dry because of a slow writer.
  *
  * Zero copy relies on one rule of the datapath: a frame whose mbuf is
  * shared (reference count above 1) is never edited in place; an edit (VLAN

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* pcapng encoder: see pcapng.h. Layout from the pcapng specification. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,51 +130,62 @@ int vsw_pcapng_idb(struct vsw_pcapng_buf *b, const char *name, const char *descr
 	return 0;
 }
 
+/* An enhanced packet block before the frame's bytes, and after them (epb_flags, end). */
+struct epb_head {
+	uint32_t type, total, ifidx, ts_hi, ts_lo, caplen, origlen;
+};
+
+struct epb_tail {
+	uint16_t flags_code, flags_len;
+	uint32_t dir;
+	uint16_t end_code, end_len;
+	uint32_t total;
+};
+
+#define EPB_OVERHEAD (sizeof(struct epb_head) + sizeof(struct epb_tail))
+
+/*
+ * Writes the block's head at p, and its zero padding and tail after the
+ * frame's caplen bytes (at p + sizeof(head) + caplen when with_data, else
+ * right after the head); returns the bytes written besides the frame's.
+ * Whole-word stores into a reserved buffer: a block costs a few stores.
+ */
+static inline size_t epb_write(uint8_t *p, uint32_t ifidx, uint64_t ts_us, uint32_t caplen,
+			       uint32_t origlen, uint32_t dir, bool with_data)
+{
+	uint32_t pad = ((caplen + 3) & ~3u) - caplen, total = (uint32_t)EPB_OVERHEAD + caplen + pad;
+	struct epb_head h = {BT_EPB, total, ifidx, (uint32_t)(ts_us >> 32), (uint32_t)ts_us, caplen,
+			     origlen};
+	struct epb_tail t = {OPT_EPB_FLAGS, 4, dir, OPT_END, 0, total};
+	uint8_t *q = p + sizeof(h) + (with_data ? caplen : 0);
+	uint32_t zero = 0;
+
+	memcpy(p, &h, sizeof(h));
+	memcpy(q, &zero, 4); /* the padding (up to 3 bytes), overwritten by the tail */
+	memcpy(q + pad, &t, sizeof(t));
+	return EPB_OVERHEAD + pad;
+}
+
 int vsw_pcapng_epb(struct vsw_pcapng_buf *b, uint32_t ifidx, uint64_t ts_us, const void *data,
 		   uint32_t caplen, uint32_t origlen, uint32_t dir)
 {
-	size_t start = b->len;
+	uint8_t *p;
 
-	if (reserve(b, 28 + ((caplen + 3) & ~3u) + 8 + 8))
+	if (reserve(b, EPB_OVERHEAD + caplen + 4))
 		return -ENOMEM;
-	put32(b, BT_EPB);
-	put32(b, 0);
-	put32(b, ifidx);
-	put32(b, (uint32_t)(ts_us >> 32));
-	put32(b, (uint32_t)ts_us);
-	put32(b, caplen);
-	put32(b, origlen);
-	put_padded(b, data, caplen);
-	put16(b, OPT_EPB_FLAGS);
-	put16(b, 4);
-	put32(b, dir);
-	finish(b, start);
+	p = b->data + b->len;
+	b->len += epb_write(p, ifidx, ts_us, caplen, origlen, dir, true) + caplen;
+	memcpy(p + sizeof(struct epb_head), data, caplen);
 	return 0;
 }
 
 int vsw_pcapng_epb_around(struct vsw_pcapng_buf *b, uint32_t ifidx, uint64_t ts_us,
 			  uint32_t caplen, uint32_t origlen, uint32_t dir, size_t *data_at)
 {
-	uint32_t pad = ((caplen + 3) & ~3u) - caplen, total = 28 + caplen + pad + 16;
-
-	if (reserve(b, 28 + pad + 16))
+	if (reserve(b, EPB_OVERHEAD + 4))
 		return -ENOMEM;
-	put32(b, BT_EPB);
-	put32(b, total);
-	put32(b, ifidx);
-	put32(b, (uint32_t)(ts_us >> 32));
-	put32(b, (uint32_t)ts_us);
-	put32(b, caplen);
-	put32(b, origlen);
-	*data_at = b->len;
-	memset(b->data + b->len, 0, pad);
-	b->len += pad;
-	put16(b, OPT_EPB_FLAGS);
-	put16(b, 4);
-	put32(b, dir);
-	put16(b, OPT_END);
-	put16(b, 0);
-	put32(b, total);
+	*data_at = b->len + sizeof(struct epb_head);
+	b->len += epb_write(b->data + b->len, ifidx, ts_us, caplen, origlen, dir, false);
 	return 0;
 }
 
