@@ -41,20 +41,32 @@
 #define IDLE_MAX_US 640
 #define DOZE_MS 50	  /* then it sleeps until woken by a tap, at most this long */
 #define ADDR_BITS 48	  /* a frame word's data address; its length above */
-#define COPY_MAX 256	  /* frames up to this many bytes are copied, not passed by writev */
+#define COPY_MAX 256	  /* frames up to this many bytes are encoded by the tap */
+#define RANGE_MARK 2	  /* set in a byte range's first word, never in an mbuf pointer */
+#define BUF_SIZE (1u << 20) /* bytes of blocks encoded by one lcore for one session */
 
 /*
  * A ring slot: 16 bytes. The ring carries bursts: a header slot (w0:
- * HDR_MARK, the direction in bits 1-2, the pcapng interface in bits
- * 16-31; w1: the TSC of the burst), then its frames (w0: an mbuf of the
- * switch on which the session holds a reference; w1: the address of its
- * data in bits 0-47 and its length above, read by the tap from the header
- * it has in cache, or 0 for a frame of several segments). The writer
- * encodes a frame from w1 and never reads the mbuf, which the datapath's
- * CPU wrote last (a miss per line); it hands the mbuf back on the return
- * ring, and the next tap drops the references in bulk (into its lcore's
- * mempool cache). The datapath never edits a frame it shares (datapath.c
- * copies before a VLAN edit), so the writer reads it as it was at the tap.
+ * HDR_MARK, the direction in bits 2-3, the pcapng interface in bits
+ * 16-31; w1: the TSC of the burst), then its frames in order, each in one
+ * of two forms:
+ *  - A frame of up to COPY_MAX bytes in one segment is encoded by the tap,
+ *    whose CPU has it in cache, as a whole pcapng block into its lcore's
+ *    byte ring (struct lcore_buf); consecutive ones make one byte range
+ *    slot (w0: RANGE_MARK, the lcore in bits 2-5, the frames in bits
+ *    16-31, the bytes in bits 32-63; w1: where the range starts, in bytes
+ *    ever written). The mbuf is not held. The writer writes the range as
+ *    it is and then releases it.
+ *  - A longer frame, or one of several segments: w0 is an mbuf of the
+ *    switch on which the session holds a reference; w1 the address of its
+ *    data in bits 0-47 and its length above, read by the tap from the
+ *    header it has in cache (0 for several segments). The writer writes
+ *    the bytes from w1 (writev) and never reads the mbuf, which the
+ *    datapath's CPU wrote last; it hands the mbuf back on the return ring,
+ *    and the next tap drops the references in bulk (into its lcore's
+ *    mempool cache). The datapath never edits a frame it shares
+ *    (datapath.c copies before a VLAN edit), so the writer reads it as it
+ *    was at the tap.
  * Bulk enqueues keep a burst together: every frame belongs to the last
  * header before it.
  */
@@ -83,7 +95,9 @@ struct piece {
 
 struct out_batch {
 	struct rte_mbuf *held[PEND_MAX];
-	unsigned int n_held, n_pieces;
+	unsigned int n_held, n_ranges, n_pieces; /* n_held + n_ranges <= PEND_MAX */
+	uint64_t release[VSW_MAX_LCORES]; /* each lcore's bytes to release once written */
+	uint16_t to_release;		   /* lcores with some */
 	size_t b_from; /* the buffer's bytes from here on are in no piece yet */
 	struct piece pieces[2 * PEND_MAX + 1];
 	struct iovec iov[2 * PEND_MAX + 1];
@@ -91,6 +105,13 @@ struct out_batch {
 
 struct lcore_stats {
 	uint64_t filtered, dropped;
+} __rte_cache_aligned;
+
+/* The blocks one datapath lcore encoded for the session (see struct slot). */
+struct lcore_buf {
+	uint8_t *data;	/* BUF_SIZE bytes, and the 4 a block's padding may touch; NULL: none */
+	uint64_t prod;	/* bytes ever written (that lcore) */
+	uint64_t cons __rte_cache_aligned; /* bytes ever released (the writer) */
 } __rte_cache_aligned;
 
 struct vsw_capture {
@@ -123,6 +144,7 @@ struct vsw_capture {
 	int asleep __rte_cache_aligned;
 	uint64_t tsc0, real0_us, tsc_hz; /* clock mapping */
 	struct lcore_stats stats[VSW_MAX_LCORES];
+	struct lcore_buf bufs[VSW_MAX_LCORES];
 };
 
 static unsigned int ring_seq;
@@ -198,6 +220,13 @@ struct vsw_capture *vsw_capture_create(const struct vsw_capture_params *prm,
 	c->ring_cap = rte_ring_get_capacity(c->ring);
 	if (c->prm.max_held && c->prm.max_held < c->ring_cap)
 		c->ring_cap = c->prm.max_held;
+	/* a byte ring per lcore that may run a datapath, touched now rather than by the datapath */
+	for (unsigned int l = 0; l < RTE_MIN(rte_lcore_count(), (unsigned int)VSW_MAX_LCORES); l++) {
+		c->bufs[l].data = rte_malloc("vsw_capture_buf", BUF_SIZE + 4, RTE_CACHE_LINE_SIZE);
+		if (c->bufs[l].data)
+			memset(c->bufs[l].data, 0, BUF_SIZE + 4);
+		/* else: that lcore queues every frame by reference */
+	}
 	c->n_ports = RTE_MIN(n, VSW_CAPTURE_MAX_IFS);
 	for (unsigned int i = 0; i < c->n_ports; i++) {
 		c->ports[i] = ports[i].port;
@@ -280,6 +309,18 @@ static void give_back(struct vsw_capture *c, struct rte_mbuf **m, unsigned int n
 		release(m + k, n - k);
 }
 
+/* Gives the byte rings back up to what the writer is done with (none may be in a writev to come). */
+static void release_ranges(struct vsw_capture *c)
+{
+	struct out_batch *ob = c->ob;
+
+	for (unsigned int l = 0; ob->to_release; l++) {
+		if (ob->to_release & (1u << l))
+			__atomic_store_n(&c->bufs[l].cons, ob->release[l], __ATOMIC_RELEASE);
+		ob->to_release &= (uint16_t)~(1u << l);
+	}
+}
+
 /* The frame word of m: where its data is and how long it is (0: read the mbuf). */
 static inline uint64_t frame_word(const struct rte_mbuf *m)
 {
@@ -296,46 +337,128 @@ static inline const uint8_t *word_data(uint64_t fw)
 	return (const uint8_t *)(uintptr_t)(fw & ((UINT64_C(1) << ADDR_BITS) - 1));
 }
 
+/* Microseconds since the epoch at TSC value tsc (no overflow for any capture length). */
+static uint64_t tsc_to_us(const struct vsw_capture *c, uint64_t tsc)
+{
+	uint64_t d = tsc > c->tsc0 ? tsc - c->tsc0 : 0;
+
+	return c->real0_us + d / c->tsc_hz * 1000000 + d % c->tsc_hz * 1000000 / c->tsc_hz;
+}
+
+/* A burst being queued by a tap: its slots and its lcore's open byte range. */
+struct burst {
+	struct slot *slot;
+	unsigned int n;		 /* slots so far */
+	struct lcore_buf *lb;	 /* NULL: frames go by reference */
+	uint64_t pos, start;	 /* the byte ring's end so far, the open range's start */
+	unsigned int in_range;	 /* frames in the open range */
+	uint64_t limit;		 /* bytes up to which the byte ring is free */
+	uint64_t ts_us;		 /* 0 until a block needs it */
+};
+
+/* Ends the open byte range, if any, into a slot. */
+static inline void end_range(struct burst *q, unsigned int lcore)
+{
+	if (q->in_range)
+		q->slot[q->n++] = (struct slot){(q->pos - q->start) << 32 |
+							(uint64_t)q->in_range << 16 |
+							(uint64_t)lcore << 2 | RANGE_MARK,
+						q->start};
+	q->in_range = 0;
+	q->start = q->pos;
+}
+
+/*
+ * Encodes m as a pcapng block into the lcore's byte ring (see struct
+ * slot). Returns false when the ring has no room (the capture drops it).
+ */
+static inline bool encode(const struct vsw_capture *c, struct burst *q, unsigned int lcore,
+			  const struct rte_mbuf *m, uint16_t ifidx, uint32_t dir, uint64_t tsc)
+{
+	uint32_t caplen = RTE_MIN(m->pkt_len, c->prm.snaplen);
+	size_t need = vsw_pcapng_epb_size(caplen);
+	uint64_t off = q->pos & (BUF_SIZE - 1);
+	uint8_t *p;
+
+	if (off + need > BUF_SIZE) { /* a block never wraps: the ring's end is skipped */
+		end_range(q, lcore);
+		q->pos += BUF_SIZE - off;
+		q->start = q->pos;
+		off = 0;
+	}
+	if (q->pos + need > q->limit)
+		return false;
+	if (!q->ts_us)
+		q->ts_us = tsc_to_us(c, tsc);
+	p = q->lb->data + off;
+	vsw_pcapng_epb_write(p, ifidx, q->ts_us, caplen, m->pkt_len, dir, true);
+	memcpy(p + sizeof(struct vsw_pcapng_epb_head), rte_pktmbuf_mtod(m, const void *), caplen);
+	q->pos += need;
+	q->in_range++;
+	return true;
+}
+
 /*
  * Queues the frames of match[] as one burst in slot[] (slot 0: the
- * header): takes a reference on each frame the ring and the bound on held
- * frames (queued, and handed back but not yet released) let in, and counts
- * the rest as dropped. First releases what the writer handed back.
+ * header), in order: encodes the short ones into the lcore's byte ring
+ * while it has room, and takes a reference on each other one the bound on
+ * held frames (queued, and handed back but not yet released) lets in; the
+ * rest are counted as dropped. First releases what the writer handed back.
  */
-static void queue_burst(struct vsw_capture *c, struct lcore_stats *st, struct slot *slot,
+static void queue_burst(struct vsw_capture *c, unsigned int lcore, struct slot *slot,
 			struct rte_mbuf **match, unsigned int nm, uint16_t ifidx, uint8_t dir,
 			uint64_t tsc)
 {
-	unsigned int used, limit = slot_limit(c, match[0]), k = 0;
+	struct burst q = {.slot = slot, .n = 1};
+	uint32_t pdir = dir == VSW_CAPTURE_IN ? VSW_PCAPNG_IN : VSW_PCAPNG_OUT;
+	unsigned int used, limit = slot_limit(c, match[0]), dropped = 0;
 
 	if (rte_ring_count(c->ret))
 		reclaim(c, RECLAIM_MAX);
 	used = rte_ring_count(c->ring) + rte_ring_count(c->ret);
-	if (used + 1 < limit)
-		k = RTE_MIN(nm, limit - used - 1);
-	if (k) {
-		slot[0] = (struct slot){(uint64_t)ifidx << 16 | (uint64_t)dir << 1 | HDR_MARK, tsc};
-		for (unsigned int i = 0; i < k; i++) {
-			hold(match[i], 1);
-			slot[1 + i] = (struct slot){(uint64_t)(uintptr_t)match[i], frame_word(match[i])};
-		}
-		if (rte_ring_enqueue_bulk_elem(c->ring, slot, sizeof(*slot), 1 + k, NULL) == 0) {
-			/* another lcore took the room first */
-			for (unsigned int i = 0; i < k; i++)
-				hold(match[i], -1);
-			k = 0;
-		} else if (unlikely(c->asleep) && __atomic_exchange_n(&c->asleep, 0, __ATOMIC_ACQ_REL)) {
-			wake(c); /* once per doze; a missed wake costs at most DOZE_MS */
-		}
+	if (lcore < VSW_MAX_LCORES && c->bufs[lcore].data) {
+		q.lb = &c->bufs[lcore];
+		q.pos = q.start = q.lb->prod;
+		q.limit = __atomic_load_n(&q.lb->cons, __ATOMIC_ACQUIRE) + BUF_SIZE;
 	}
-	st->dropped += nm - k;
+	slot[0] = (struct slot){(uint64_t)ifidx << 16 | (uint64_t)dir << 2 | HDR_MARK, tsc};
+	for (unsigned int i = 0; i < nm; i++) {
+		struct rte_mbuf *m = match[i];
+
+		if (q.lb && m->nb_segs == 1 && m->pkt_len <= COPY_MAX) {
+			dropped += !encode(c, &q, lcore, m, ifidx, pdir, tsc);
+			continue;
+		}
+		end_range(&q, lcore);
+		if (used + q.n >= limit) {
+			dropped++;
+			continue;
+		}
+		hold(m, 1);
+		slot[q.n++] = (struct slot){(uint64_t)(uintptr_t)m, frame_word(m)};
+	}
+	end_range(&q, lcore);
+	if (q.n > 1 && rte_ring_enqueue_bulk_elem(c->ring, slot, sizeof(*slot), q.n, NULL) == 0) {
+		/* another lcore took the room first: the byte ring's end stays where it was */
+		for (unsigned int i = 1; i < q.n; i++) {
+			if (!(slot[i].w0 & RANGE_MARK))
+				hold((struct rte_mbuf *)(uintptr_t)slot[i].w0, -1);
+		}
+		dropped = nm;
+	} else if (q.n > 1) {
+		if (q.lb)
+			q.lb->prod = q.pos;
+		if (unlikely(c->asleep) && __atomic_exchange_n(&c->asleep, 0, __ATOMIC_ACQ_REL))
+			wake(c); /* once per doze; a missed wake costs at most DOZE_MS */
+	}
+	c->stats[lcore].dropped += dropped;
 }
 
 void vsw_capture_tap(struct vsw_capture *c, unsigned int lcore, uint16_t ifidx, uint8_t dir,
 		     struct rte_mbuf **pkts, uint16_t n, uint64_t tsc)
 {
 	struct lcore_stats *st = &c->stats[lcore];
-	struct slot slot[1 + TAP_MAX];
+	struct slot slot[2 * TAP_MAX + 3]; /* a header, frames and byte ranges (one more at a wrap) */
 	struct rte_mbuf *match[TAP_MAX];
 	uint64_t (*jit)(void *) = c->jit.func;
 	const struct rte_bpf *bpf = c->bpf;
@@ -362,7 +485,7 @@ void vsw_capture_tap(struct vsw_capture *c, unsigned int lcore, uint16_t ifidx, 
 		if (take != nm)
 			st->filtered += take - nm;
 		if (nm)
-			queue_burst(c, st, slot, match, nm, ifidx, dir, tsc);
+			queue_burst(c, lcore, slot, match, nm, ifidx, dir, tsc);
 		pkts += take;
 		n = (uint16_t)(n - take);
 	}
@@ -487,10 +610,11 @@ static int flush_out(struct vsw_capture *c, struct vsw_pcapng_buf *b)
 	if (c->out_err) /* the destination failed already: only release */
 		rc = -c->out_err;
 	else
-		rc = ob->n_held ? write_pieces(c, ob, b) : write_out(c, b->data, b->len);
+		rc = ob->n_held || ob->n_ranges ? write_pieces(c, ob, b) : write_out(c, b->data, b->len);
 	if (ob->n_held)
 		give_back(c, ob->held, ob->n_held);
-	ob->n_held = ob->n_pieces = 0;
+	ob->n_held = ob->n_ranges = ob->n_pieces = 0;
+	release_ranges(c);
 	ob->b_from = 0;
 	b->len = 0;
 	if (rc && !c->out_err)
@@ -504,14 +628,6 @@ static uint64_t real_us(void)
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-}
-
-/* Microseconds since the epoch at TSC value tsc (no overflow for any capture length). */
-static uint64_t tsc_to_us(const struct vsw_capture *c, uint64_t tsc)
-{
-	uint64_t d = tsc > c->tsc0 ? tsc - c->tsc0 : 0;
-
-	return c->real0_us + d / c->tsc_hz * 1000000 + d % c->tsc_hz * 1000000 / c->tsc_hz;
 }
 
 /* Describes interfaces up to ifidx: ports a switch gained after the capture started. */
@@ -552,7 +668,7 @@ static bool write_frame(struct vsw_capture *c, struct vsw_pcapng_buf *b, struct 
 		return false;
 	orig = fw ? (uint32_t)(fw >> ADDR_BITS) : m->pkt_len;
 	len = RTE_MIN(RTE_MIN(orig, c->prm.snaplen), (uint32_t)VSW_CAPTURE_SNAPLEN_MAX);
-	if (fw && len > COPY_MAX && c->out >= 0 && ob->n_held < PEND_MAX) {
+	if (fw && len > COPY_MAX && c->out >= 0 && ob->n_held + ob->n_ranges < PEND_MAX) {
 		if (vsw_pcapng_epb_around(b, c->rd.ifidx, c->rd.ts_us, len, orig, dir, &at))
 			return false;
 		ob->pieces[ob->n_pieces++] = (struct piece){NULL, ob->b_from, at - ob->b_from};
@@ -583,6 +699,51 @@ static bool client_gone(int fd)
 }
 
 /*
+ * Takes a byte range (slot words w0, start) of encoded blocks: into the
+ * next writev for a passed destination, else copied into b (NULL:
+ * discarded), up to the count. Its bytes are released once written.
+ */
+static void take_range(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_t w0,
+		       uint64_t start, uint64_t *written)
+{
+	unsigned int l = (unsigned int)(w0 >> 2) & 15, nf = (uint16_t)(w0 >> 16);
+	uint32_t len = (uint32_t)(w0 >> 32);
+	const uint8_t *p = c->bufs[l].data + (start & (BUF_SIZE - 1));
+	struct out_batch *ob = c->ob;
+
+	ob->release[l] = start + len;
+	ob->to_release |= (uint16_t)(1u << l);
+	if (!b)
+		return;
+	if (c->rd.ifidx >= c->n_idb)
+		write_idbs(c, b, c->rd.ifidx);
+	if (c->prm.count && *written + nf > c->prm.count) {
+		/* the count ends in this range: up to its last block */
+		uint32_t cut = 0;
+
+		for (nf = 0; *written + nf < c->prm.count; nf++) {
+			uint32_t blen;
+
+			memcpy(&blen, p + cut + 4, 4);
+			cut += blen;
+		}
+		len = cut;
+	}
+	if (!nf)
+		return;
+	if (c->out >= 0 && ob->n_held + ob->n_ranges < PEND_MAX) {
+		*written += nf;
+		ob->pieces[ob->n_pieces++] = (struct piece){NULL, ob->b_from, b->len - ob->b_from};
+		ob->pieces[ob->n_pieces++] = (struct piece){p, 0, len};
+		ob->b_from = b->len;
+		ob->n_ranges++;
+		return;
+	}
+	if (vsw_pcapng_append(b, p, len) == 0)
+		*written += nf;
+}
+
+/*
  * Moves what the ring holds into b (NULL: discards it) and gives the
  * frames back in one go; returns how many slots were taken.
  */
@@ -590,7 +751,8 @@ static unsigned int drain(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint6
 {
 	struct slot slot[DRAIN_MAX];
 	struct rte_mbuf *done[DRAIN_MAX];
-	unsigned int room = b && c->out >= 0 ? PEND_MAX - c->ob->n_held : DRAIN_MAX, nd = 0;
+	unsigned int room = b && c->out >= 0 ? PEND_MAX - c->ob->n_held - c->ob->n_ranges : DRAIN_MAX,
+		     nd = 0;
 	unsigned int n = rte_ring_dequeue_burst_elem(c->ring, slot, sizeof(*slot),
 						     RTE_MIN(room, (unsigned int)DRAIN_MAX), NULL);
 
@@ -598,7 +760,8 @@ static unsigned int drain(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint6
 	for (unsigned int i = 0; b && i < n; i++) {
 		uint64_t len = slot[i].w1 >> ADDR_BITS;
 
-		if (slot[i].w0 & HDR_MARK || !slot[i].w1 || (len > COPY_MAX && c->out >= 0))
+		if (slot[i].w0 & (HDR_MARK | RANGE_MARK) || !slot[i].w1 ||
+		    (len > COPY_MAX && c->out >= 0))
 			continue;
 		rte_prefetch0(word_data(slot[i].w1));
 		if (len > RTE_CACHE_LINE_SIZE)
@@ -609,14 +772,18 @@ static unsigned int drain(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint6
 
 		if (slot[i].w0 & HDR_MARK) {
 			c->rd.ifidx = (uint16_t)(slot[i].w0 >> 16);
-			c->rd.dir = (uint8_t)((slot[i].w0 >> 1) & 3);
+			c->rd.dir = (uint8_t)((slot[i].w0 >> 2) & 3);
 			c->rd.ts_us = b ? tsc_to_us(c, slot[i].w1) : 0;
+		} else if (slot[i].w0 & RANGE_MARK) {
+			take_range(c, b, slot[i].w0, slot[i].w1, written);
 		} else if (!b || !write_frame(c, b, m, slot[i].w1, written)) {
 			done[nd++] = m;
 		}
 	}
 	if (nd)
 		give_back(c, done, nd);
+	if (!c->ob->n_ranges)
+		release_ranges(c);
 	return n;
 }
 
@@ -779,7 +946,7 @@ static bool writer_loop(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_
 			c->reason = "count reached";
 			break;
 		}
-		full = c->ob->n_held == PEND_MAX;
+		full = c->ob->n_held + c->ob->n_ranges == PEND_MAX;
 		if ((b->len > chunk || full || (!n && b->len)) && flush_out(c, b)) {
 			c->reason = c->out >= 0 ? "cannot write the capture" : "client gone";
 			return c->out >= 0; /* the client still waits for the summary */
@@ -829,7 +996,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		unsigned int n = drain(c, c->out >= 0 || !c->prm.pass_fd ? &b : NULL, &written);
 
-		if (c->ob->n_held == PEND_MAX)
+		if (c->ob->n_held + c->ob->n_ranges == PEND_MAX)
 			flush_out(c, &b);
 		else if (!n)
 			break;
@@ -967,6 +1134,8 @@ void vsw_capture_free(struct vsw_capture *c)
 		;
 	rte_ring_free(c->ring);
 	rte_ring_free(c->ret);
+	for (unsigned int l = 0; l < VSW_MAX_LCORES; l++)
+		rte_free(c->bufs[l].data);
 	rte_bpf_destroy(c->bpf);
 	for (unsigned int i = 0; c->names && i < c->n_ports; i++) {
 		free(c->names[i]);

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: BSD-3-Clause */
 /* pcapng encoder: see pcapng.h. Layout from the pcapng specification. */
 #include <errno.h>
-#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,13 +8,11 @@
 
 #define BT_SHB 0x0A0D0D0A
 #define BT_IDB 0x00000001
-#define BT_EPB 0x00000006
 #define OPT_END 0
 #define OPT_SHB_USERAPPL 4
 #define OPT_IF_NAME 2
 #define OPT_IF_DESCRIPTION 3
 #define OPT_IF_FILTER 11
-#define OPT_EPB_FLAGS 2
 #define LINKTYPE_ETHERNET 1
 
 static int reserve(struct vsw_pcapng_buf *b, size_t more)
@@ -130,62 +127,35 @@ int vsw_pcapng_idb(struct vsw_pcapng_buf *b, const char *name, const char *descr
 	return 0;
 }
 
-/* An enhanced packet block before the frame's bytes, and after them (epb_flags, end). */
-struct epb_head {
-	uint32_t type, total, ifidx, ts_hi, ts_lo, caplen, origlen;
-};
-
-struct epb_tail {
-	uint16_t flags_code, flags_len;
-	uint32_t dir;
-	uint16_t end_code, end_len;
-	uint32_t total;
-};
-
-#define EPB_OVERHEAD (sizeof(struct epb_head) + sizeof(struct epb_tail))
-
-/*
- * Writes the block's head at p, and its zero padding and tail after the
- * frame's caplen bytes (at p + sizeof(head) + caplen when with_data, else
- * right after the head); returns the bytes written besides the frame's.
- * Whole-word stores into a reserved buffer: a block costs a few stores.
- */
-static inline size_t epb_write(uint8_t *p, uint32_t ifidx, uint64_t ts_us, uint32_t caplen,
-			       uint32_t origlen, uint32_t dir, bool with_data)
-{
-	uint32_t pad = ((caplen + 3) & ~3u) - caplen, total = (uint32_t)EPB_OVERHEAD + caplen + pad;
-	struct epb_head h = {BT_EPB, total, ifidx, (uint32_t)(ts_us >> 32), (uint32_t)ts_us, caplen,
-			     origlen};
-	struct epb_tail t = {OPT_EPB_FLAGS, 4, dir, OPT_END, 0, total};
-	uint8_t *q = p + sizeof(h) + (with_data ? caplen : 0);
-	uint32_t zero = 0;
-
-	memcpy(p, &h, sizeof(h));
-	memcpy(q, &zero, 4); /* the padding (up to 3 bytes), overwritten by the tail */
-	memcpy(q + pad, &t, sizeof(t));
-	return EPB_OVERHEAD + pad;
-}
-
 int vsw_pcapng_epb(struct vsw_pcapng_buf *b, uint32_t ifidx, uint64_t ts_us, const void *data,
 		   uint32_t caplen, uint32_t origlen, uint32_t dir)
 {
 	uint8_t *p;
 
-	if (reserve(b, EPB_OVERHEAD + caplen + 4))
+	if (reserve(b, VSW_PCAPNG_EPB_OVERHEAD + caplen + 4))
 		return -ENOMEM;
 	p = b->data + b->len;
-	b->len += epb_write(p, ifidx, ts_us, caplen, origlen, dir, true) + caplen;
-	memcpy(p + sizeof(struct epb_head), data, caplen);
+	b->len += vsw_pcapng_epb_write(p, ifidx, ts_us, caplen, origlen, dir, true) + caplen;
+	memcpy(p + sizeof(struct vsw_pcapng_epb_head), data, caplen);
 	return 0;
 }
 
 int vsw_pcapng_epb_around(struct vsw_pcapng_buf *b, uint32_t ifidx, uint64_t ts_us,
 			  uint32_t caplen, uint32_t origlen, uint32_t dir, size_t *data_at)
 {
-	if (reserve(b, EPB_OVERHEAD + 4))
+	if (reserve(b, VSW_PCAPNG_EPB_OVERHEAD + 4))
 		return -ENOMEM;
-	*data_at = b->len + sizeof(struct epb_head);
-	b->len += epb_write(b->data + b->len, ifidx, ts_us, caplen, origlen, dir, false);
+	*data_at = b->len + sizeof(struct vsw_pcapng_epb_head);
+	b->len += vsw_pcapng_epb_write(b->data + b->len, ifidx, ts_us, caplen, origlen, dir, false);
+	return 0;
+}
+
+int vsw_pcapng_append(struct vsw_pcapng_buf *b, const void *p, size_t len)
+{
+	if (reserve(b, len))
+		return -ENOMEM;
+	memcpy(b->data + b->len, p, len);
+	b->len += len;
 	return 0;
 }
 

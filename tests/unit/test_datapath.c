@@ -541,31 +541,30 @@ static void test_capture_zero_copy_vlan(void **state)
 }
 
 /*
- * A writer stuck on a client that does not read: the session holds at most
- * its bound of the switch's mbufs, the switch forwards every frame anyway,
- * and the capture counts what it could not keep.
+ * A writer stuck on a client that does not read: the switch forwards every
+ * frame anyway, and the capture counts what it could not keep. frames of
+ * len bytes are sent; at most max_held mbufs may be in use besides those
+ * in the rings and the test's hands.
  */
-static void test_capture_bound(void **state)
+static void capture_bound(unsigned int frames, uint16_t len, unsigned int max_held)
 {
-	enum { FRAMES = 4000 };
 	struct rte_mbuf *out[64], *burst[32];
 	unsigned int base, got = 0, peak = 0;
 	uint64_t deadline = rte_rdtsc() + 20 * rte_get_tsc_hz();
 	struct cap_stream cs;
 	int fd;
 
-	(void)state;
 	inject("b", mkframe(BCAST, MB, -1, 1, 64)); /* b is known: a's frames are unicast */
 	free_all(out, collect("a", out, 1));
 	free_all(out, collect("c", out, 1));
 	base = rte_mempool_in_use_count(pool);
 	fd = open_capture("a", 4096);
-	for (unsigned int sent = 0; got < FRAMES && rte_rdtsc() < deadline;) {
+	for (unsigned int sent = 0; got < frames && rte_rdtsc() < deadline;) {
 		unsigned int k = 0, n;
 
 		/* at most 64 frames waiting for the datapath (it may lose its CPU for a while) */
-		while (sent < FRAMES && k < 32 && rte_ring_count(ring("rx", "a")) + k < 64)
-			burst[k++] = mkframe(MB, MA, -1, (uint8_t)sent++, 64);
+		while (sent < frames && k < 32 && rte_ring_count(ring("rx", "a")) + k < 64)
+			burst[k++] = mkframe(MB, MA, -1, (uint8_t)sent++, len);
 		if (k)
 			assert_int_equal(rte_ring_enqueue_bulk(ring("rx", "a"), (void **)burst, k, NULL), k);
 		usleep(200);
@@ -574,15 +573,34 @@ static void test_capture_bound(void **state)
 		free_all(out, n);
 		peak = RTE_MAX(peak, rte_mempool_in_use_count(pool) - base);
 	}
-	/* held frames (and a batch the writer encodes), plus those in the rings and the test's hands */
-	assert_true(peak <= VSW_CAPTURE_HELD_MAX(8192) + 256 + 64 + 64 + 32);
-	assert_int_equal(got, FRAMES);
-	assert_int_equal(stat("b", "tx_packets", NULL), FRAMES);
+	/* plus those in the rings and the test's hands */
+	assert_true(peak <= max_held + 64 + 64 + 32);
+	assert_int_equal(got, frames);
+	assert_int_equal(stat("b", "tx_packets", NULL), frames);
 	close_capture(fd, &cs);
 	assert_true(cs.dropped > 0);
-	assert_int_equal(cs.captured + cs.dropped, FRAMES);
+	assert_int_equal(cs.captured + cs.dropped, frames);
 	free(cs.data);
 	assert_int_equal(rte_mempool_in_use_count(pool), base);
+}
+
+/* Frames longer than the tap encodes: the session holds at most its bound of mbufs. */
+static void test_capture_bound(void **state)
+{
+	(void)state;
+	/* held frames, and a batch the writer encodes */
+	capture_bound(4000, 300, VSW_CAPTURE_HELD_MAX(8192) + 256);
+}
+
+/*
+ * Short frames, which the tap encodes into its byte ring (1 MiB, about
+ * 9700 blocks of 64-byte frames): the session holds no mbuf, and the
+ * capture drops once the ring is full.
+ */
+static void test_capture_bound_encoded(void **state)
+{
+	(void)state;
+	capture_bound(12000, 64, 0);
 }
 
 /*
@@ -630,10 +648,12 @@ static void test_capture_multi_segment(void **state)
 }
 
 /*
- * A capture that keeps up loses nothing however long the traffic flows:
- * the frames the writer is done with go back to the pool through the taps
- * (four times the session's bound of frames pass), and once the traffic
- * stops, the capture, still running, holds no mbuf.
+ * A capture that keeps up loses nothing however long the traffic flows,
+ * and keeps the frames' order: short frames (encoded by the tap) and long
+ * ones (held by reference) alternate. The long ones the writer is done
+ * with go back to the pool through the taps (twice the session's bound of
+ * them pass), and once the traffic stops, the capture, still running,
+ * holds no mbuf.
  */
 static void test_capture_steady(void **state)
 {
@@ -643,6 +663,7 @@ static void test_capture_steady(void **state)
 	uint64_t deadline = rte_rdtsc() + 20 * rte_get_tsc_hz();
 	unsigned int base, got = 0;
 	struct cap_stream cs;
+	struct cap_frame *f;
 	pthread_t reader;
 
 	(void)state;
@@ -657,7 +678,7 @@ static void test_capture_steady(void **state)
 		size_t had = __atomic_load_n(&r.len, __ATOMIC_ACQUIRE);
 
 		for (unsigned int i = 0; i < BURST; i++)
-			burst[i] = mkframe(MB, MA, -1, (uint8_t)(sent + i), 64);
+			burst[i] = mkframe(MB, MA, -1, (uint8_t)(sent + i), (sent + i) & 1 ? 300 : 64);
 		assert_int_equal(rte_ring_enqueue_bulk(ring("rx", "a"), (void **)burst, BURST, NULL),
 				 BURST);
 		/* the writer has sent them (a 64-byte frame's block is longer than 64 bytes) */
@@ -690,6 +711,13 @@ static void test_capture_steady(void **state)
 	parse_stream(&r, &cs);
 	assert_int_equal(cs.dropped, 0);
 	assert_int_equal(cs.captured, FRAMES);
+	assert_non_null(f = calloc(FRAMES, sizeof(*f)));
+	assert_int_equal(cap_frames(&cs, f, FRAMES), FRAMES);
+	for (unsigned int i = 0; i < FRAMES; i++) {
+		assert_int_equal(f[i].len, i & 1 ? 300 : 64);
+		assert_int_equal(f[i].data[20], (uint8_t)i);
+	}
+	free(f);
 	free(cs.data);
 	assert_int_equal(rte_mempool_in_use_count(pool), base);
 }
@@ -712,6 +740,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_capture_zero_copy_vlan, setup_switch,
 						teardown_switch),
 		cmocka_unit_test_setup_teardown(test_capture_bound, setup_switch, teardown_switch),
+		cmocka_unit_test_setup_teardown(test_capture_bound_encoded, setup_switch,
+						teardown_switch),
 		cmocka_unit_test_setup_teardown(test_capture_multi_segment, setup_switch,
 						teardown_switch),
 		cmocka_unit_test_setup_teardown(test_capture_steady, setup_switch, teardown_switch),
