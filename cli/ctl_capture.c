@@ -258,9 +258,12 @@ int ctl_capture_main(int argc, char **argv, const char *socket_path, bool json_o
 	if (read_line(fd, line, sizeof(line)))
 		return ctl_print_error(json_out, "vswitchd closed the connection");
 	hdr = json_loads(line, 0, &jerr);
-	if (!hdr || json_object_get(hdr, "error"))
-		return ctl_print_error(json_out, hdr ? json_string_value(json_object_get(hdr, "error"))
-					   : "vswitchd sent a malformed reply");
+	if (!hdr || json_object_get(hdr, "error")) {
+		status = ctl_print_error(json_out, hdr ? json_string_value(json_object_get(hdr, "error"))
+						     : "vswitchd sent a malformed reply");
+		json_decref(hdr);
+		return status;
+	}
 	json_decref(hdr);
 	if (path && strcmp(path, "-")) {
 		out = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
