@@ -540,6 +540,17 @@ static void test_capture_zero_copy_vlan(void **state)
 	assert_int_equal(rte_mempool_in_use_count(pool), base);
 }
 
+/* Makes b's address known (a's frames to it are unicast); returns the mbufs then in use. */
+static unsigned int learn_b(void)
+{
+	struct rte_mbuf *out[64];
+
+	inject("b", mkframe(BCAST, MB, -1, 1, 64));
+	free_all(out, collect("a", out, 1));
+	free_all(out, collect("c", out, 1));
+	return rte_mempool_in_use_count(pool);
+}
+
 /*
  * A writer stuck on a client that does not read: the switch forwards every
  * frame anyway, and the capture counts what it could not keep. frames of
@@ -554,10 +565,7 @@ static void capture_bound(unsigned int frames, uint16_t len, unsigned int max_he
 	struct cap_stream cs;
 	int fd;
 
-	inject("b", mkframe(BCAST, MB, -1, 1, 64)); /* b is known: a's frames are unicast */
-	free_all(out, collect("a", out, 1));
-	free_all(out, collect("c", out, 1));
-	base = rte_mempool_in_use_count(pool);
+	base = learn_b();
 	fd = open_capture("a", 4096);
 	for (unsigned int sent = 0; got < frames && rte_rdtsc() < deadline;) {
 		unsigned int k = 0, n;
@@ -618,10 +626,7 @@ static void test_capture_multi_segment(void **state)
 	int fd;
 
 	(void)state;
-	inject("b", mkframe(BCAST, MB, -1, 1, 64)); /* b is known: a's frames are unicast */
-	free_all(out, collect("a", out, 1));
-	free_all(out, collect("c", out, 1));
-	base = rte_mempool_in_use_count(pool);
+	base = learn_b();
 	fd = open_capture("a", 0);
 	head = mkframe(MB, MA, -1, 0x31, 60);
 	assert_non_null(tail = rte_pktmbuf_alloc(pool));
@@ -667,10 +672,7 @@ static void test_capture_steady(void **state)
 	pthread_t reader;
 
 	(void)state;
-	inject("b", mkframe(BCAST, MB, -1, 1, 64)); /* b is known: a's frames are unicast */
-	free_all(out, collect("a", out, 1));
-	free_all(out, collect("c", out, 1));
-	base = rte_mempool_in_use_count(pool);
+	base = learn_b();
 	r.fd = open_capture("a", 0);
 	assert_non_null(r.raw = malloc(r.cap));
 	assert_int_equal(pthread_create(&reader, NULL, reader_main, &r), 0);
