@@ -646,11 +646,9 @@ static void write_idbs(struct vsw_capture *c, struct vsw_pcapng_buf *b, unsigned
 
 /*
  * Encodes frame m (frame word fw, see struct slot) of the current burst,
- * unless the count is reached. For a passed destination the bytes of a
- * single-segment frame longer than COPY_MAX are not copied: the frame is
- * held for the next writev (returns true: not to be given back yet). A
- * shorter one costs less copied (its lines were prefetched, see drain)
- * than as two more pieces of a writev, and goes back at once.
+ * unless the count is reached. For a passed destination a single-segment
+ * frame's bytes are not copied: the frame is held for the next writev
+ * (returns true: not to be given back yet).
  */
 static bool write_frame(struct vsw_capture *c, struct vsw_pcapng_buf *b, struct rte_mbuf *m,
 			uint64_t fw, uint64_t *written)
@@ -668,7 +666,7 @@ static bool write_frame(struct vsw_capture *c, struct vsw_pcapng_buf *b, struct 
 		return false;
 	orig = fw ? (uint32_t)(fw >> ADDR_BITS) : m->pkt_len;
 	len = RTE_MIN(RTE_MIN(orig, c->prm.snaplen), (uint32_t)VSW_CAPTURE_SNAPLEN_MAX);
-	if (fw && len > COPY_MAX && c->out >= 0 && ob->n_held + ob->n_ranges < PEND_MAX) {
+	if (fw && c->out >= 0 && ob->n_held + ob->n_ranges < PEND_MAX) {
 		if (vsw_pcapng_epb_around(b, c->rd.ifidx, c->rd.ts_us, len, orig, dir, &at))
 			return false;
 		ob->pieces[ob->n_pieces++] = (struct piece){NULL, ob->b_from, at - ob->b_from};
@@ -756,17 +754,6 @@ static unsigned int drain(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint6
 	unsigned int n = rte_ring_dequeue_burst_elem(c->ring, slot, sizeof(*slot),
 						     RTE_MIN(room, (unsigned int)DRAIN_MAX), NULL);
 
-	/* the frames to be copied: their first lines, written last by the datapath's CPU */
-	for (unsigned int i = 0; b && i < n; i++) {
-		uint64_t len = slot[i].w1 >> ADDR_BITS;
-
-		if (slot[i].w0 & (HDR_MARK | RANGE_MARK) || !slot[i].w1 ||
-		    (len > COPY_MAX && c->out >= 0))
-			continue;
-		rte_prefetch0(word_data(slot[i].w1));
-		if (len > RTE_CACHE_LINE_SIZE)
-			rte_prefetch0(word_data(slot[i].w1) + RTE_CACHE_LINE_SIZE);
-	}
 	for (unsigned int i = 0; i < n; i++) {
 		struct rte_mbuf *m = (struct rte_mbuf *)(uintptr_t)slot[i].w0;
 
