@@ -119,11 +119,15 @@ hvnet_emulator_fault() {
 }
 
 hvnet_vm_fault() {
-	local ctl=$1 v e log why
+	local ctl=$1 v e log why out
 	shift
 	for v in "$@"; do
-		{ read -r e; read -r log; } < <("$ctl" --json vm show "$v" 2>/dev/null |
-			jq -r '(if .state == "off" then .last_exit // "" else "" end), .console_log // ""')
+		# two lines: the exit of an off VM, its console log (no process
+		# substitution here: the sandbox has no /dev/fd)
+		out=$("$ctl" --json vm show "$v" 2>/dev/null |
+			jq -r '(if .state == "off" then .last_exit // "" else "" end), .console_log // ""') || out=
+		e=${out%%$'\n'*}
+		case $out in *$'\n'*) log=${out#*$'\n'} ;; *) log= ;; esac
 		case $e in "exit 3"*) ;; *) continue ;; esac
 		why=$(hvnet_emulator_fault "$log") || continue
 		echo "guest $v: $why ($e)"

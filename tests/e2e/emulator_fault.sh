@@ -70,4 +70,16 @@ out=$(HVNET_VM_MODE=sandbox hvnet_vm_fault "$tmp/ctl" b c a)
 	bad "vm fault among b c a: $out"
 HVNET_VM_MODE=sandbox hvnet_vm_fault "$tmp/ctl" b c >/dev/null &&
 	bad "vm fault: b and c counted as the emulation's" || ok "vm fault: none among b (running again) and c (hv_netvsc oops)"
+# the same inside the sandbox, whose /dev is a bare devtmpfs without /dev/fd
+# (no process substitution): a /dev of its own in a mount namespace
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	out=$(unshare -m bash -c 'mount -t tmpfs none /dev && mknod -m 666 /dev/null c 1 3 || exit 99
+		. "$1/scripts/lib.sh"; . "$1/scripts/vm-runner.sh"
+		HVNET_VM_MODE=sandbox hvnet_vm_fault "$2" b c a' _ "$TOP" "$tmp/ctl" 2>&1)
+	[ $? = 0 ] && echo "$out" | head -1 | grep -qx 'guest a: guest vCPU 2: triple fault (exit 3: guest reset)' &&
+		ok "vm fault without /dev/fd (as in the sandbox): a's triple fault named" ||
+		bad "vm fault without /dev/fd: $out"
+else
+	echo "note: not root or no unshare: the check without /dev/fd is left out"
+fi
 [ $fails -eq 0 ] || exit 1
