@@ -75,6 +75,8 @@ struct slot {
 };
 
 _Static_assert(sizeof(void *) == sizeof(uint64_t), "ring slots carry 64-bit words");
+_Static_assert(VSW_MAX_LCORES <= 16, "a byte range slot carries its lcore in 4 bits");
+_Static_assert(TAP_MAX <= UINT16_MAX, "a byte range slot carries its frames in 16 bits");
 
 /* The burst the writer reads (writer thread only). */
 struct reader {
