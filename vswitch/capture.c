@@ -283,16 +283,22 @@ static void release(struct rte_mbuf **m, unsigned int n)
 	rte_pktmbuf_free_bulk(m, n);
 }
 
-/* Releases up to max frames of the return ring; returns how many. */
-static unsigned int reclaim(struct vsw_capture *c, unsigned int max)
+/* Releases up to RECLAIM_MAX frames of the return ring; returns how many. */
+static unsigned int reclaim(struct vsw_capture *c)
 {
 	struct rte_mbuf *m[RECLAIM_MAX];
-	unsigned int n = rte_ring_mc_dequeue_burst(c->ret, (void **)m, RTE_MIN(max, (unsigned int)RECLAIM_MAX),
-						   NULL);
+	unsigned int n = rte_ring_mc_dequeue_burst(c->ret, (void **)m, RECLAIM_MAX, NULL);
 
 	if (n)
 		release(m, n);
 	return n;
+}
+
+/* Releases everything on the return ring (the writer, or the session's end). */
+static void reclaim_all(struct vsw_capture *c)
+{
+	while (reclaim(c))
+		;
 }
 
 /*
@@ -416,7 +422,7 @@ static void queue_burst(struct vsw_capture *c, unsigned int lcore, struct slot *
 	unsigned int used, limit = slot_limit(c, match[0]), dropped = 0;
 
 	if (rte_ring_count(c->ret))
-		reclaim(c, RECLAIM_MAX);
+		reclaim(c);
 	used = rte_ring_count(c->ring) + rte_ring_count(c->ret);
 	if (lcore < VSW_MAX_LCORES && c->bufs[lcore].data) {
 		q.lb = &c->bufs[lcore];
@@ -952,8 +958,7 @@ static bool writer_loop(struct vsw_capture *c, struct vsw_pcapng_buf *b, uint64_
 			idle_us *= 2;
 		} else {
 			/* traffic stopped: nothing stays held until the next tap */
-			while (reclaim(c, RECLAIM_MAX))
-				;
+			reclaim_all(c);
 			doze(c, end);
 		}
 	}
@@ -991,8 +996,7 @@ static void *writer_main(void *arg)
 			break;
 	}
 	finish(c, &b, written, ok);
-	while (reclaim(c, RECLAIM_MAX))
-		;
+	reclaim_all(c);
 	vsw_pcapng_buf_free(&b);
 	c->finished = true;
 	return NULL;
@@ -1119,8 +1123,8 @@ void vsw_capture_free(struct vsw_capture *c)
 		close(c->wake_fd);
 	while (c->ring && drain(c, NULL, NULL))
 		;
-	while (c->ret && reclaim(c, RECLAIM_MAX))
-		;
+	if (c->ret)
+		reclaim_all(c);
 	rte_ring_free(c->ring);
 	rte_ring_free(c->ret);
 	for (unsigned int l = 0; l < VSW_MAX_LCORES; l++)
