@@ -23,6 +23,8 @@
 #                            sign of such a fault on its console; prints
 #                            "guest VM: why (exit ...)" and its console's
 #                            last lines, returns 0; 1 when there is none
+#   hvnet_console_tail VM     the last lines of a console (stdin) that say
+#                            something, each prefixed "console VM: "
 
 # Decides once per process (exported, so child scripts reuse the answer).
 hvnet_vm_detect() {
@@ -118,6 +120,10 @@ hvnet_emulator_fault() {
 	return 1
 }
 
+hvnet_console_tail() {
+	tr -d '\r' | grep -v '^\s*$' | tail -n 8 | sed "s/^/console $1: /"
+}
+
 hvnet_vm_fault() {
 	local ctl=$1 v e log why out
 	shift
@@ -131,7 +137,7 @@ hvnet_vm_fault() {
 		case $e in "exit 3"*) ;; *) continue ;; esac
 		why=$(hvnet_emulator_fault "$log") || continue
 		echo "guest $v: $why ($e)"
-		tr -d '\r' <"$log" | grep -v '^\s*$' | tail -n 8 | sed "s/^/console $v: /"
+		hvnet_console_tail "$v" <"$log"
 		return 0
 	done
 	return 1

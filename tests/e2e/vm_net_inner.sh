@@ -106,7 +106,7 @@ hung_check() { # VM
 	[ "$hb" = lost-contact ] && sleep 10 && hb=$(vs --json vm show "$1" | jq -r .heartbeat)
 	if [ "$hb" = lost-contact ]; then
 		echo "HVNET-EMULATION-FAULT: guest $1 stopped answering its heartbeat"
-		console "$1" | tr -d '\r' | grep -v '^\s*$' | tail -n 8 | sed "s/^/console $1: /"
+		console "$1" | hvnet_console_tail "$1"
 		exit 75
 	fi
 }
