@@ -36,8 +36,8 @@
 
 #define PAGE_SIZE	  4096u
 #define MAX_RECV_SECTIONS 16384u
-#define MAX_SEGS	  64u /* page runs of one RNDIS message */
 #define MAX_GPA_PAGES	  64u
+#define MAX_SEGS	  (MAX_GPA_PAGES + 1u) /* a send section, then GPA-direct page runs */
 #define PKT_COPY_MAX	  4096u /* largest guest packet we accept */
 #define RNDIS_HDR_COPY	  512u	/* header + packet info of a data message */
 #define RNDIS_CTRL_MAX	  4096u /* largest control message */
@@ -75,6 +75,11 @@ struct seglist {
 	struct seg s[MAX_SEGS];
 	unsigned int n;
 	uint32_t total;
+};
+
+/* One RNDIS message of a guest packet, found by rndis_scan(). */
+struct rndis_msg_ref {
+	uint32_t off, len, type;
 };
 
 struct buf_map {
@@ -135,6 +140,8 @@ struct nvsp {
 	uint8_t pkt[PKT_COPY_MAX] __attribute__((aligned(8)));
 	uint8_t ctrl[RNDIS_CTRL_MAX] __attribute__((aligned(8)));
 	struct seglist segs;
+	struct rndis_msg_ref msgs[NVSP_MAX_PKTS_PER_MSG];
+	unsigned int n_msgs, n_data, n_ctrl;
 };
 
 static const char *const counter_names[] = {
@@ -473,8 +480,10 @@ static int ctrl_flush(struct nvsp *nv)
 	return 0;
 }
 
-/* Queues (and tries to send) one RNDIS message for the guest. The caller made
- * sure the queue has room. */
+/* Queues one RNDIS message for the guest; ctrl_flush() sends it (at the end of
+ * the poll, so that nothing but the packet's own completion is written to the
+ * host->guest ring while a guest packet is handled). The caller made sure the
+ * queue has room. */
 static int ctrl_reply(struct nvsp *nv, const void *buf, uint32_t len)
 {
 	struct ctrl_reply *c = &nv->ctrlq[(nv->ctrlq_head + nv->ctrlq_n) % CTRL_Q_LEN];
@@ -485,7 +494,7 @@ static int ctrl_reply(struct nvsp *nv, const void *buf, uint32_t len)
 	c->len = len;
 	nv->ctrlq_n++;
 	nv->cnt[NVSP_CNT_RNDIS_CTRL_MSGS]++;
-	return ctrl_flush(nv) == -EPROTO ? -EPROTO : 0;
+	return 0;
 }
 
 static int indicate(struct nvsp *nv, uint32_t status)
@@ -693,7 +702,7 @@ static int rndis_init(struct nvsp *nv, const uint8_t *msg, uint32_t len)
 	out.c.minor = RNDIS_MINOR_VERSION;
 	out.c.dev_flags = RNDIS_DF_CONNECTIONLESS;
 	out.c.medium = RNDIS_MEDIUM_802_3;
-	out.c.max_pkts_per_msg = 8;
+	out.c.max_pkts_per_msg = NVSP_MAX_PKTS_PER_MSG;
 	out.c.max_xfer_size = nv->send.sec_size ? nv->send.sec_size : SEND_SECTION_SIZE;
 	out.c.pkt_align_shift = 3;
 	if (!nv->rndis_init)
@@ -804,15 +813,20 @@ static unsigned int seg_iov(const struct seglist *sl, uint32_t off, uint32_t len
 	return k;
 }
 
-static void seg_push(struct seglist *sl, uint8_t *p, uint32_t len)
+/* Appends a run of guest bytes; false when the list is full. */
+static bool seg_push(struct seglist *sl, uint8_t *p, uint32_t len)
 {
 	struct seg *last = sl->n ? &sl->s[sl->n - 1] : NULL;
 
-	if (last && last->p + last->len == p)
+	if (last && last->p + last->len == p) {
 		last->len += len;
-	else
+	} else {
+		if (sl->n == MAX_SEGS)
+			return false;
 		sl->s[sl->n++] = (struct seg){p, len};
+	}
 	sl->total += len;
+	return true;
 }
 
 /* ---- RNDIS data messages ------------------------------------------------ */
@@ -900,15 +914,21 @@ static int rndis_data(struct nvsp *nv, uint32_t base, uint32_t len, const struct
 	return 1;
 }
 
-/* Walks the RNDIS messages in nv->segs (several may share a section). */
-static int rndis_messages(struct nvsp *nv, const struct nvsp_sink *sink)
+/*
+ * Finds the RNDIS messages in nv->segs (several may share a section: Linux
+ * batches up to the max_pkts_per_msg we advertise) and records their offset,
+ * length and type in nv->msgs, counting data and control messages. A packet
+ * with more messages than advertised, or whose lengths do not tile it, breaks
+ * the protocol. The record is what the second pass uses: a guest that changes
+ * the headers meanwhile cannot add frames.
+ */
+static int rndis_scan(struct nvsp *nv)
 {
 	uint32_t off = 0;
-	int frames = 0;
 
+	nv->n_msgs = nv->n_data = nv->n_ctrl = 0;
 	while (off < nv->segs.total) {
 		struct rndis_hdr h;
-		int r;
 
 		if (nv->segs.total - off < RNDIS_HDR_SIZE)
 			return fail(nv, NVSP_CNT_ERR_RNDIS_LEN,
@@ -916,19 +936,40 @@ static int rndis_messages(struct nvsp *nv, const struct nvsp_sink *sink)
 		seg_copy(&nv->segs, off, &h, sizeof(h));
 		if (h.len < RNDIS_HDR_SIZE || h.len > nv->segs.total - off)
 			return fail(nv, NVSP_CNT_ERR_RNDIS_LEN, "RNDIS message length");
-		if (h.type == RNDIS_MSG_PACKET) {
-			r = rndis_data(nv, off, h.len, sink);
+		if (nv->n_msgs == NVSP_MAX_PKTS_PER_MSG)
+			return fail(nv, NVSP_CNT_ERR_RNDIS_COUNT,
+				    "more RNDIS messages in one packet than advertised");
+		if (h.type != RNDIS_MSG_PACKET && h.len > RNDIS_CTRL_MAX)
+			return fail(nv, NVSP_CNT_ERR_RNDIS_LEN, "RNDIS control message too big");
+		nv->msgs[nv->n_msgs++] = (struct rndis_msg_ref){off, h.len, h.type};
+		if (h.type == RNDIS_MSG_PACKET)
+			nv->n_data++;
+		else
+			nv->n_ctrl++;
+		off += h.len;
+	}
+	return 0;
+}
+
+/* Handles the messages rndis_scan() recorded. Returns the frames that went
+ * to the sink (at most nv->n_data), or -EPROTO. */
+static int rndis_run(struct nvsp *nv, const struct nvsp_sink *sink)
+{
+	int frames = 0;
+
+	for (unsigned int i = 0; i < nv->n_msgs; i++) {
+		const struct rndis_msg_ref *m = &nv->msgs[i];
+		int r;
+
+		if (m->type == RNDIS_MSG_PACKET) {
+			r = rndis_data(nv, m->off, m->len, sink);
 		} else {
-			if (h.len > RNDIS_CTRL_MAX)
-				return fail(nv, NVSP_CNT_ERR_RNDIS_LEN,
-					    "RNDIS control message too big");
-			seg_copy(&nv->segs, off, nv->ctrl, h.len);
-			r = rndis_control(nv, h.type, h.len);
+			seg_copy(&nv->segs, m->off, nv->ctrl, m->len);
+			r = rndis_control(nv, m->type, m->len);
 		}
 		if (r < 0)
 			return -EPROTO;
 		frames += r;
-		off += h.len;
 	}
 	return frames;
 }
@@ -943,14 +984,12 @@ static int segs_from_section(struct nvsp *nv, const struct nvsp_rndis_pkt *rp)
 		return fail(nv, NVSP_CNT_ERR_SECTION, "send section index out of range");
 	if (rp->section_size == 0 || rp->section_size > b->sec_size)
 		return fail(nv, NVSP_CNT_ERR_SECTION, "send section size");
-	nv->segs.n = 0;
-	nv->segs.total = 0;
 	seg_push(&nv->segs, b->base + (size_t)rp->section_index * b->sec_size, rp->section_size);
 	return 0;
 }
 
-/* GPA-direct ranges: ext holds the range header and ranges (ext_len bytes,
- * private copy). */
+/* GPA-direct ranges, appended to nv->segs: ext holds the range header and
+ * ranges (ext_len bytes, private copy). */
 static int segs_from_gpa(struct nvsp *nv, const uint8_t *ext, uint32_t ext_len)
 {
 	struct nvsp_gpa_hdr gh;
@@ -961,8 +1000,6 @@ static int segs_from_gpa(struct nvsp *nv, const uint8_t *ext, uint32_t ext_len)
 	memcpy(&gh, ext, sizeof(gh));
 	if (gh.range_count == 0 || gh.range_count > MAX_GPA_PAGES)
 		return fail(nv, NVSP_CNT_ERR_RANGE, "GPA-direct range count");
-	nv->segs.n = 0;
-	nv->segs.total = 0;
 	for (uint32_t i = 0; i < gh.range_count; i++) {
 		struct nvsp_gpa_range gr;
 		uint32_t np, left;
@@ -991,7 +1028,8 @@ static int segs_from_gpa(struct nvsp *nv, const uint8_t *ext, uint32_t ext_len)
 			p = nv->cfg.gpa_to_hva(nv->cfg.ctx, pfn * PAGE_SIZE + po, n);
 			if (!p)
 				return fail(nv, NVSP_CNT_ERR_RANGE, "GPA page outside guest RAM");
-			seg_push(&nv->segs, p, n);
+			if (!seg_push(&nv->segs, p, n))
+				return fail(nv, NVSP_CNT_ERR_RANGE, "too many GPA page runs");
 			left -= n;
 		}
 		off += 8u * np;
@@ -1182,27 +1220,56 @@ static int subchannel_msg(struct nvsp *nv, uint64_t tid)
 	return reply(nv, tid, &m);
 }
 
-/* SEND_RNDIS_PKT: the RNDIS bytes are in nv->segs already for GPA direct. */
-static int rndis_pkt_msg(struct nvsp *nv, const struct nvsp_msg *in, const struct vmbus_pkt *pkt,
-			 const struct nvsp_sink *sink)
+/*
+ * Gathers the RNDIS bytes of a SEND_RNDIS_PKT into nv->segs: the send section
+ * it names (section_size bytes), then, for a GPA-direct packet, its page
+ * ranges. Linux sends a section alone (one or several batched messages), the
+ * ranges alone (a frame too big for a section), or both: a section holding
+ * batched messages plus the header of a last one whose data follow in the
+ * ranges ("partial copy"). 0, PKT_RETRY (send buffer not mapped again yet) or
+ * -EPROTO.
+ */
+static int rndis_gather(struct nvsp *nv, const struct nvsp_msg *in, const struct vmbus_pkt *pkt)
 {
-	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE};
-	int frames;
+	const uint8_t *ext = nv->pkt + VMBUS_PKT_DESC_SIZE;
+	uint32_t ext_len = pkt->len - pkt->data_len - VMBUS_PKT_DESC_SIZE;
 
-	if (!nv->recv.set)
-		return fail(nv, NVSP_CNT_ERR_NVSP_STATE, "RNDIS before the receive buffer");
-	if (!nv->recv.base || nv->ctrlq_n > CTRL_Q_LEN - 2u)
-		return PKT_RETRY; /* buffer not mapped again yet, or replies wait for sections */
-	if (pkt->type == VMBUS_PKT_DATA_INBAND) {
-		if (in->u.rndis_pkt.section_index == NVSP_INVALID_SECTION)
-			return fail(nv, NVSP_CNT_ERR_SECTION,
-				    "inband RNDIS packet without section");
+	nv->segs.n = 0;
+	nv->segs.total = 0;
+	if (in->u.rndis_pkt.section_index != NVSP_INVALID_SECTION) {
 		if (nv->send.set && !nv->send.base)
 			return PKT_RETRY;
 		if (segs_from_section(nv, &in->u.rndis_pkt) < 0)
 			return -EPROTO;
+	} else if (pkt->type == VMBUS_PKT_DATA_INBAND) {
+		return fail(nv, NVSP_CNT_ERR_SECTION, "inband RNDIS packet without section");
 	}
-	frames = rndis_messages(nv, sink);
+	if (pkt->type == VMBUS_PKT_DATA_GPA_DIRECT && segs_from_gpa(nv, ext, ext_len) < 0)
+		return -EPROTO;
+	return 0;
+}
+
+/* SEND_RNDIS_PKT. Returns frames delivered, PKT_RETRY when its frames do not
+ * fit room or its control replies the queue (the packet stays in the ring),
+ * or -EPROTO. */
+static int rndis_pkt_msg(struct nvsp *nv, const struct nvsp_msg *in, const struct vmbus_pkt *pkt,
+			 const struct nvsp_sink *sink, unsigned int room)
+{
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT_COMPLETE};
+	int frames, r;
+
+	if (!nv->recv.set)
+		return fail(nv, NVSP_CNT_ERR_NVSP_STATE, "RNDIS before the receive buffer");
+	if (!nv->recv.base)
+		return PKT_RETRY; /* buffer not mapped again yet */
+	r = rndis_gather(nv, in, pkt);
+	if (r < 0)
+		return r;
+	if (rndis_scan(nv) < 0)
+		return -EPROTO;
+	if (nv->n_data > room || nv->ctrlq_n + nv->n_ctrl > CTRL_Q_LEN)
+		return PKT_RETRY;
+	frames = rndis_run(nv, sink);
 	if (frames < 0)
 		return frames;
 	m.u.rndis_pkt_complete.status = NVSP_STATUS_SUCCESS;
@@ -1212,7 +1279,7 @@ static int rndis_pkt_msg(struct nvsp *nv, const struct nvsp_msg *in, const struc
 }
 
 static int nvsp_dispatch(struct nvsp *nv, const struct nvsp_msg *m, const struct vmbus_pkt *pkt,
-			 const struct nvsp_sink *sink)
+			 const struct nvsp_sink *sink, unsigned int room)
 {
 	switch (m->type) {
 	case NVSP_MSG_INIT:
@@ -1230,7 +1297,7 @@ static int nvsp_dispatch(struct nvsp *nv, const struct nvsp_msg *m, const struct
 	case NVSP_MSG1_REVOKE_SEND_BUF:
 		return revoke_msg(nv, &nv->send);
 	case NVSP_MSG1_SEND_RNDIS_PKT:
-		return rndis_pkt_msg(nv, m, pkt, sink);
+		return rndis_pkt_msg(nv, m, pkt, sink, room);
 	case NVSP_MSG4_SWITCH_DATA_PATH:
 		return 0; /* no VF: stays synthetic */
 	case NVSP_MSG5_SUBCHANNEL:
@@ -1255,7 +1322,10 @@ static int guest_completion(struct nvsp *nv, const struct vmbus_pkt *pkt, const 
 	return 0;
 }
 
-static int handle_pkt(struct nvsp *nv, const struct vmbus_pkt *pkt, const struct nvsp_sink *sink)
+/* One guest packet; room: frames the sink may still take. Returns frames
+ * delivered, PKT_RETRY or -EPROTO. */
+static int handle_pkt(struct nvsp *nv, const struct vmbus_pkt *pkt, const struct nvsp_sink *sink,
+		      unsigned int room)
 {
 	const uint8_t *p = nv->pkt;
 	uint32_t off = pkt->len - pkt->data_len;
@@ -1269,15 +1339,9 @@ static int handle_pkt(struct nvsp *nv, const struct vmbus_pkt *pkt, const struct
 		return PKT_RETRY;
 	if (nvsp_read(nv, p + off, pkt->data_len, &m) < 0)
 		return -EPROTO;
-	if (pkt->type == VMBUS_PKT_DATA_GPA_DIRECT) {
-		if (m.type != NVSP_MSG1_SEND_RNDIS_PKT)
-			return fail(nv, NVSP_CNT_ERR_NVSP_TYPE, "GPA-direct packet not RNDIS");
-		if (m.u.rndis_pkt.section_index != NVSP_INVALID_SECTION)
-			return fail(nv, NVSP_CNT_ERR_SECTION, "GPA-direct packet with a section");
-		if (segs_from_gpa(nv, p + VMBUS_PKT_DESC_SIZE, off - VMBUS_PKT_DESC_SIZE) < 0)
-			return -EPROTO;
-	}
-	return nvsp_dispatch(nv, &m, pkt, sink);
+	if (pkt->type == VMBUS_PKT_DATA_GPA_DIRECT && m.type != NVSP_MSG1_SEND_RNDIS_PKT)
+		return fail(nv, NVSP_CNT_ERR_NVSP_TYPE, "GPA-direct packet not RNDIS");
+	return nvsp_dispatch(nv, &m, pkt, sink, room);
 }
 
 /* Flushes what waits for sections or ring space. */
@@ -1285,25 +1349,25 @@ static int flush_pending(struct nvsp *nv)
 {
 	if (remap_buffers(nv) == -EPROTO)
 		return -EPROTO;
-	if (ctrl_flush(nv) == -EPROTO)
+	if (link_flush(nv) == -EPROTO)
 		return -EPROTO;
-	return link_flush(nv) == -EPROTO ? -EPROTO : 0;
+	return ctrl_flush(nv) == -EPROTO ? -EPROTO : 0;
 }
 
 int nvsp_poll(struct nvsp *nv, const struct nvsp_sink *sink, unsigned int max)
 {
-	int frames = 0;
+	unsigned int frames = 0;
 	bool sig = false;
 
 	if (nv->failed)
 		return -EPROTO;
 	if (!nv->in)
 		return -ENOTCONN;
-	if (!sink || !sink->frame)
+	if (!sink || !sink->frame || max < NVSP_MAX_PKTS_PER_MSG)
 		return -EINVAL;
 	if (flush_pending(nv) < 0)
 		goto failed;
-	for (unsigned int i = 0; i < max; i++) {
+	for (unsigned int i = 0; i < max && frames < max; i++) {
 		struct vmbus_pkt pkt;
 		int r = vmbus_ring_peek(nv->in, &pkt, nv->pkt, sizeof(nv->pkt));
 
@@ -1319,13 +1383,13 @@ int nvsp_poll(struct nvsp *nv, const struct nvsp_sink *sink, unsigned int max)
 		}
 		if (pkt.desc != nv->pkt)
 			memcpy(nv->pkt, pkt.desc, pkt.len); /* private copy */
-		r = handle_pkt(nv, &pkt, sink);
+		r = handle_pkt(nv, &pkt, sink, max - frames);
 		if (r == PKT_RETRY)
 			break;
 		if (r < 0)
 			goto failed;
 		vmbus_ring_consume(nv->in, &pkt);
-		frames += r;
+		frames += (unsigned int)r;
 	}
 	if (vmbus_ring_read_commit(nv->in, &sig) < 0) {
 		fail(nv, NVSP_CNT_ERR_RING, "guest->host write index");
@@ -1333,8 +1397,10 @@ int nvsp_poll(struct nvsp *nv, const struct nvsp_sink *sink, unsigned int max)
 	}
 	if (sig)
 		nv->signal = true;
+	if (ctrl_flush(nv) == -EPROTO)
+		goto failed;
 	finish_signal(nv);
-	return frames;
+	return (int)frames;
 failed:
 	finish_signal(nv);
 	return -EPROTO;
@@ -1512,7 +1578,7 @@ void nvsp_detach(struct nvsp *nv)
 void nvsp_set_link(struct nvsp *nv, bool up)
 {
 	nv->link_up = up;
-	if (!nv->failed && nv->in && link_flush(nv) == 0)
+	if (!nv->failed && nv->in && link_flush(nv) == 0 && ctrl_flush(nv) != -EPROTO)
 		finish_signal(nv);
 }
 

@@ -94,17 +94,27 @@ struct nvsp_sink {
 		     const struct nvsp_frame_info *info);
 };
 
+/* RNDIS messages one guest packet may carry (advertised to the guest as
+ * max_pkts_per_msg; Linux batches up to this many frames per send section). */
+#define NVSP_MAX_PKTS_PER_MSG 8u
+
 /*
- * Guest->switch: processes up to max packets from the guest ring. Control
+ * Guest->switch: processes up to max packets from the guest ring, and hands
+ * the sink at most max frames: a packet whose data messages do not fit the
+ * room left stays in the ring for the next call (max must be at least
+ * NVSP_MAX_PKTS_PER_MSG, so that any valid packet fits an empty call). A
+ * packet with more RNDIS messages than that breaks the protocol. Control
  * messages (NVSP init, NDIS config/version, buffers, RNDIS init/query/set/
  * keepalive/halt/reset, completions of our transfer-page packets) are handled
  * inside; each guest frame goes to sink->frame(). The completion that lets
- * the guest reuse the memory is written after the callback returns; the guest
- * is signalled at most once per call. Stops early when the host->guest ring
- * cannot take a completion (then nvsp_wants_poll() is true).
- * Returns frames delivered to the sink (>= 0), -EPROTO once the guest broke
+ * the guest reuse the memory is written after the callback returns; RNDIS
+ * control replies follow at the end of the call; the guest is signalled at
+ * most once per call. Stops early when the host->guest ring cannot take a
+ * completion (then nvsp_wants_poll() is true).
+ * Returns frames delivered to the sink (0..max), -EPROTO once the guest broke
  * the protocol (the channel is FAILED; every later call returns -EPROTO),
- * -ENOTCONN when not attached, -EINVAL without sink. Datapath thread.
+ * -ENOTCONN when not attached, -EINVAL without sink or with max too small.
+ * Datapath thread.
  */
 int nvsp_poll(struct nvsp *nv, const struct nvsp_sink *sink, unsigned int max);
 
@@ -208,6 +218,7 @@ uint64_t nvsp_state_gen(const struct nvsp *nv);
 	X(ERR_RANGE, "err_range")                                                                  \
 	X(ERR_RNDIS_LEN, "err_rndis_len")                                                          \
 	X(ERR_RNDIS_TYPE, "err_rndis_type")                                                        \
+	X(ERR_RNDIS_COUNT, "err_rndis_count")                                                      \
 	X(ERR_PPI, "err_ppi")                                                                      \
 	X(ERR_GPADL_TIMEOUT, "err_gpadl_timeout")
 

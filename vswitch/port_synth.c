@@ -537,7 +537,7 @@ void vsw_synth_describe(struct vsw_synth *s, json_t *obj)
 struct synth_rx {
 	struct vsw_synth *s;
 	struct rte_mbuf **pkts;
-	uint16_t n;
+	uint16_t n, cap; /* frames in pkts, its capacity */
 };
 
 /* Copies a guest frame into a (chained) mbuf. */
@@ -589,8 +589,11 @@ static int sink_frame(void *arg, const struct iovec *iov, unsigned int iovcnt, u
 		      const struct nvsp_frame_info *info)
 {
 	struct synth_rx *rx = arg;
-	struct rte_mbuf *m = frame_to_mbuf(rx->s->pool, iov, iovcnt, len);
+	struct rte_mbuf *m;
 
+	if (rx->n >= rx->cap) /* nvsp_poll() hands at most cap frames: never taken */
+		return -ENOBUFS;
+	m = frame_to_mbuf(rx->s->pool, iov, iovcnt, len);
 	if (!m) {
 		rx->s->rx_nombuf++;
 		return -ENOBUFS;
@@ -630,7 +633,7 @@ void vsw_synth_service(struct vsw_synth *s)
 static uint16_t synth_rx(void *ctx, struct rte_mbuf **pkts, uint16_t n)
 {
 	struct vsw_synth *s = ctx;
-	struct synth_rx rx = {.s = s, .pkts = pkts};
+	struct synth_rx rx = {.s = s, .pkts = pkts, .cap = n};
 	struct nvsp_sink sink = {.arg = &rx, .frame = sink_frame};
 
 	if (!rte_spinlock_trylock(&s->lock))

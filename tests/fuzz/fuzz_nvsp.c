@@ -6,9 +6,12 @@
  * guest would (inband NVSP message, GPA-direct packet whose page list points
  * near the simulator's scratch pages, completion, any packet type, RNDIS
  * bytes in a send section) or an action (switch delivers frames, the guest
- * polls), and the host polls after each one. Besides ASan/UBSan the target
- * checks that a failed channel stays failed and that the section accounting
- * stays within the buffer.
+ * polls), and the host polls after each one, with a sink whose capacity
+ * (8 to 32 frames, from the record) is that of the caller's burst array.
+ * Besides ASan/UBSan the target checks that NetVSP never hands the sink more
+ * frames than that (a guest batching RNDIS messages must not overrun
+ * vswitchd's burst), that a failed channel stays failed and that the section
+ * accounting stays within the buffer.
  *
  * Record: u8 kind, u8 len, len bytes. HVNET_FUZZ_SEEDS=dir writes seeds.
  */
@@ -158,6 +161,22 @@ static void record(struct nvsc_pair *p, uint8_t kind, const uint8_t *d, uint32_t
 	}
 }
 
+/* The caller's burst array: frames beyond its capacity would overrun it. */
+struct cap_sink {
+	struct nvsc_pair *p;
+	unsigned int n, cap;
+};
+
+static int cap_frame(void *arg, const struct iovec *iov, unsigned int iovcnt, uint32_t len,
+		     const struct nvsp_frame_info *info)
+{
+	struct cap_sink *c = arg;
+
+	check(c->n < c->cap);
+	c->n++;
+	return c->p->sink.frame(c->p->sink.arg, iov, iovcnt, len, info);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct nvsc_pair *p = setup();
@@ -174,9 +193,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (n > size - off - 2)
 			n = (uint32_t)(size - off - 2);
+		struct cap_sink c = {p, 0, NVSP_MAX_PKTS_PER_MSG + n % 25u};
+		struct nvsp_sink sink = {&c, cap_frame};
+
 		record(p, kind, data + off + 2, n);
 		off += 2 + n;
-		r = nvsp_poll(p->nv, &p->sink, 32);
+		r = nvsp_poll(p->nv, &sink, c.cap);
+		check(r < 0 || ((unsigned int)r <= c.cap && (unsigned int)r <= c.n));
 		check(!failed || r == -EPROTO);
 		failed = r == -EPROTO;
 		check(failed == nvsp_failed(p->nv));
@@ -214,10 +237,54 @@ static uint8_t data_msg(uint8_t *buf, uint8_t flen)
 	return (uint8_t)(44 + flen);
 }
 
+/* Five batched data messages (padded to 8) in one section record. */
+static void batched_section(struct seedbuf *s)
+{
+	uint8_t sec[8 + 5 * 48] = {0};
+	uint32_t idx = 1u << 1, sz = 5 * 48;
+
+	for (int i = 0; i < 5; i++) {
+		data_msg(sec + 8 + 48 * i, 1);
+		sec[8 + 48 * i + 4] = 48; /* h.len padded */
+	}
+	memcpy(sec, &idx, 4);
+	memcpy(sec + 4, &sz, 4);
+	for (int i = 0; i < 3; i++)
+		rec(s, K_SECTION, sec, sizeof(sec));
+}
+
+/* A partial copy: section 2 holds one message and the header of a second
+ * whose data follow in a GPA-direct range of the scratch pages. */
+static void partial_copy(struct seedbuf *s)
+{
+	uint8_t sec[8 + 48 + 44] = {0}, hdr[44 + 60];
+	uint8_t gpa[1 + 5 + 1 + NVSP_MSG_SIZE] = {1, 60, 0, 0, 0, 1, 0};
+	uint8_t scr[2 + 60] = {0, 0};
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
+	uint32_t idx = 2u << 1, sz = 48 + 44;
+
+	data_msg(sec + 8, 1);
+	sec[8 + 4] = 48;
+	data_msg(hdr, 60);
+	memcpy(sec + 8 + 48, hdr, 44);
+	memcpy(sec, &idx, 4);
+	memcpy(sec + 4, &sz, 4);
+	memset(scr + 2, 0xff, 60);
+	rec(s, K_SCRATCH, scr, sizeof(scr));
+	/* the section's bytes are copied (copy_to 0), the packet names section 0 */
+	idx = 0;
+	memcpy(sec, &idx, 4);
+	rec(s, K_SECTION, sec, sizeof(sec)); /* alone: a message cut short (fails) */
+	m.u.rndis_pkt.section_index = 0;
+	m.u.rndis_pkt.section_size = sz;
+	memcpy(gpa + 7, &m, NVSP_MSG_SIZE);
+	rec(s, K_GPA, gpa, sizeof(gpa));
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	static struct seedbuf s[4];
-	struct fuzz_seed seeds[4];
+	static struct seedbuf s[6];
+	struct fuzz_seed seeds[6];
 	uint8_t msg[200], sec[208];
 	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_NDIS_VERSION};
 	uint8_t gpa[1 + 5 + 2 + NVSP_MSG_SIZE] = {1, 0, 0, 0xa0, 0x0f, 2, 0, 1};
@@ -244,8 +311,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	rec(&s[2], K_GPA, gpa, sizeof(gpa));
 	rec(&s[3], K_DELIVER, (uint8_t[]){8, 1, 2, 3, 4, 5, 6, 7, 8}, 9);
 	rec(&s[3], K_COMP, (uint8_t[16]){0, 0, 0, 0, 1, 0, 0, 0, 108, 0, 0, 0, 1}, 16);
-	for (int i = 0; i < 4; i++)
+	batched_section(&s[4]);
+	partial_copy(&s[5]);
+	for (int i = 0; i < 6; i++)
 		seeds[i] = (struct fuzz_seed){s[i].b, s[i].n};
-	fuzz_write_seeds(seeds, 4);
+	fuzz_write_seeds(seeds, 6);
 	return 0;
 }
