@@ -10,6 +10,7 @@
  *              [--name NAME] [--send N|--duration S] [--size BYTES] [--dst MAC]
  *              [--rate PPS] [--expect N] [--timeout S] [--gpa-direct] [--vlan-ppi VID]
  *              [--echo] [--json] [--linger] [--start-delay S] [--hold] [--inject KIND]
+ *              [--batch N] [--busy-poll]
  *
  * Frames go out of NIC 0 to --dst (default broadcast); every NIC counts what
  * it receives. Exit status: 0 when --expect frames arrived (or none were
@@ -18,8 +19,15 @@
  * For tests: --linger keeps the VM (and so its ports) up after the traffic
  * until SIGTERM/SIGINT; SIGUSR1 prints the report (one JSON line with --json)
  * at any time; --hold defers sending until SIGUSR2. --inject makes NIC 0 misbehave once its
- * handshake is done (bad-section, bad-range, bad-rndis-len, ring-corrupt): vswitchd must fail that
- * channel only.
+ * handshake is done (bad-section, bad-range, bad-rndis-len, ring-corrupt, and more RNDIS
+ * messages in one packet than vswitchd advertised: many-msgs in a send section, gpa-many-msgs
+ * in a GPA-direct range): vswitchd must fail that channel only.
+ *
+ * Like Linux's hv_netvsc: each NIC reads its host->guest ring only when vswitchd interrupts it
+ * (the channel's interrupt eventfd, after the SIEF bit) and then NAPI-style (interrupt masked,
+ * a budget of 64 packets, unmask and look again); its transmit queue stops when the ring runs
+ * low and wakes at a send completion; --batch N packs up to N frames per send section under
+ * load (xmit_more), with Linux's partial copies. --busy-poll reads the rings on every pass.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +76,8 @@ struct sim_nic {
 		uint64_t *pfns;
 	} gpadls[SIM_MAX_GPADLS];
 	unsigned int n_gpadls;
+	int irq;   /* interrupt eventfd (ours), -1 before the first open */
+	bool napi; /* polling after an interrupt, interrupt masked */
 	uint8_t state[VMBUS_USER_MAX_STATE];
 	uint32_t state_len;
 	char port[VMBUS_USER_NAME_LEN];
@@ -96,6 +106,7 @@ struct sim {
 	uint64_t expect, tx, tx_busy;
 	bool tx_failed; /* the driver refused a frame (too big for the MTU) */
 	bool gpa_direct, echo, json, linger, busy_poll;
+	uint32_t batch;
 	int vlan_ppi;
 	const char *inject;
 	bool injected;
@@ -317,8 +328,12 @@ static int open_channel(struct sim *s, struct sim_nic *nic)
 	if (rc == 0) {
 		if (nic->doorbell >= 0)
 			close(nic->doorbell);
+		if (nic->irq >= 0)
+			close(nic->irq);
 		nic->doorbell = fds[0];
-		fds[0] = -1;
+		nic->irq = fds[1];
+		fds[0] = fds[1] = -1;
+		nic->napi = true; /* look once: what came before this channel's interrupt */
 	}
 	for (int k = 0; k < 2; k++) {
 		if (fds[k] >= 0)
@@ -479,7 +494,7 @@ static void sim_reconnect(struct sim *s)
 static int sim_setup(struct sim *s)
 {
 	struct nvsc_gsim_config cfg = {.rx = rx_cb, .ring_gpadl = SIM_RING_GPADL};
-	uint64_t per, off = PAGE; /* page 0: SIEF page */
+	uint64_t per, off = 2 * PAGE; /* page 1: SIEF page (vswitchd sets its bits) */
 
 	cfg.mtu = 9000;
 	per = (nvsc_gsim_mem_needed(&cfg) + PAGE - 1) / PAGE * PAGE;
@@ -491,7 +506,7 @@ static int sim_setup(struct sim *s)
 	s->mem = mmap(NULL, s->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED, s->memfd, 0);
 	if (s->mem == MAP_FAILED)
 		return -errno;
-	s->sief_gpa = 0;
+	s->sief_gpa = PAGE;
 	for (unsigned int i = 0; i < s->n_nics; i++, off += per) {
 		struct sim_nic *nic = &s->nics[i];
 		struct nvsc_gsim_transport t = {.ctx = nic,
@@ -504,10 +519,11 @@ static int sim_setup(struct sim *s)
 
 		nic->sim = s;
 		nic->idx = i;
-		nic->doorbell = -1;
+		nic->doorbell = nic->irq = -1;
 		nic->gpa = off;
 		cfg.mtu = nic->req.mtu ? nic->req.mtu : 1500;
 		cfg.gpa_direct = s->gpa_direct;
+		cfg.batch = s->batch;
 		cfg.rx_arg = nic;
 		nic->g = nvsc_gsim_create(&t, &cfg);
 		if (!nic->g)
@@ -566,6 +582,7 @@ static bool send_some(struct sim *s, double t0, double t)
 	f[13] = 0xb5;
 	while (s->tx < due) {
 		memcpy(f + 14, &s->tx, sizeof(s->tx));
+		opt.more = s->tx + 1 < due; /* xmit_more: the stack has more for this queue */
 		r = nvsc_gsim_send(nic->g, f, s->size, &opt);
 		if (r == -EAGAIN) {
 			s->tx_busy++;
@@ -593,6 +610,40 @@ static uint32_t rndis_pkt_hdr(uint8_t *buf, uint32_t len)
 	memcpy(buf, &h, sizeof(h));
 	memcpy(buf + sizeof(h), &p, sizeof(p));
 	return (uint32_t)(sizeof(h) + sizeof(p) + 64);
+}
+
+/* More RNDIS data messages in one packet than the advertised 8: 16 minimum-size messages in a
+ * send section, or in a GPA-direct range of a scratch page. */
+static int inject_many(struct sim_nic *nic, bool gpa)
+{
+	struct {
+		struct nvsp_gpa_hdr h;
+		struct nvsp_gpa_range r;
+		uint64_t pfn;
+	} __attribute__((packed)) ext = {.h = {.range_count = 1}};
+	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
+	uint8_t buf[16 * 128] = {0}, *scratch;
+	uint32_t total = 0, room;
+	uint64_t base;
+
+	for (unsigned int i = 0; i < 16; i++) {
+		uint32_t one = rndis_pkt_hdr(buf + total, 0);
+
+		((struct rndis_hdr *)(buf + total))->len = one;
+		total += one;
+	}
+	if (!gpa)
+		return nvsc_gsim_send_rndis_section(nic->g, NVSP_CHANNEL_DATA, 0, 0, total, buf,
+						    total);
+	scratch = nvsc_gsim_scratch(nic->g, &base, &room);
+	memcpy(scratch, buf, total);
+	ext.r.byte_count = total;
+	ext.pfn = base / PAGE;
+	m.u.rndis_pkt.channel_type = NVSP_CHANNEL_DATA;
+	m.u.rndis_pkt.section_index = NVSP_INVALID_SECTION;
+	return nvsc_gsim_send_raw(nic->g, VMBUS_PKT_DATA_GPA_DIRECT,
+				  VMBUS_PKT_F_COMPLETION_REQUESTED, 0x2badull, &ext, sizeof(ext),
+				  &m, NVSP_MSG_SIZE);
 }
 
 /* NIC 0 breaks the protocol once: 0, -EINVAL (unknown kind), or the send error. */
@@ -629,6 +680,8 @@ static int inject(struct sim *s)
 					  VMBUS_PKT_F_COMPLETION_REQUESTED, 0x1badull, &ext,
 					  sizeof(ext), &m, NVSP_MSG_SIZE);
 	}
+	if (!strcmp(s->inject, "many-msgs") || !strcmp(s->inject, "gpa-many-msgs"))
+		return inject_many(nic, !strcmp(s->inject, "gpa-many-msgs"));
 	if (!strcmp(s->inject, "ring-corrupt")) { /* write index past the ring's data area */
 		size_t size;
 		uint32_t *hdr = nvsc_gsim_ring(nic->g, true, &size);
@@ -641,8 +694,8 @@ static int inject(struct sim *s)
 
 static bool inject_known(const char *kind)
 {
-	static const char *const kinds[] = {"bad-section", "bad-range", "bad-rndis-len",
-					    "ring-corrupt"};
+	static const char *const kinds[] = {"bad-section",  "bad-range", "bad-rndis-len",
+					    "ring-corrupt", "many-msgs", "gpa-many-msgs"};
 
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
 		if (!strcmp(kind, kinds[i]))
@@ -691,17 +744,52 @@ static void report(struct sim *s, double elapsed, bool ok)
 		       "\"link_changes\": %" PRIu64 ", \"link_up\": %s, \"failed\": %s, "
 		       "\"rx_test\": %" PRIu64 ", \"tx_frames\": %" PRIu64
 		       ", \"tx_completions\": %" PRIu64 ", \"rx_ctrl_msgs\": %" PRIu64
+		       ", \"tx_batches\": %" PRIu64 ", \"tx_partial\": %" PRIu64
+		       ", \"tx_stops\": %" PRIu64 ", \"tx_wakes\": %" PRIu64
+		       ", \"tx_packets\": %" PRIu64 ", \"tx_in_flight\": %u"
 		       ", \"ready\": %s, \"failure\": \"",
 		       i ? ", " : "", s->nics[i].port, m[0], m[1], m[2], m[3], m[4], m[5],
 		       s->nics[i].rx, s->nics[i].rx_bytes, st.nvsp_version, st.link_changes,
 		       st.link_up ? "true" : "false", s->nics[i].failed ? "true" : "false",
 		       s->nics[i].rx_test, st.tx_frames, st.tx_completions, st.rx_ctrl_msgs,
-		       nvsc_gsim_ready(s->nics[i].g) ? "true" : "false");
+		       st.tx_batches, st.tx_partial, st.tx_stops, st.tx_wakes, st.tx_packets,
+		       st.tx_in_flight, nvsc_gsim_ready(s->nics[i].g) ? "true" : "false");
 		json_str(s->nics[i].failure);
 		printf("\"}");
 	}
 	printf("]}\n");
 	fflush(stdout);
+}
+
+#define NAPI_BUDGET 64
+
+/* Reads a NIC's host->guest ring as Linux does: after an interrupt, with the
+ * interrupt masked, a budget per pass; once a pass does not use it up, unmask
+ * and look again (what came meanwhile raised no interrupt). Pending receive
+ * completions keep it polling. --busy-poll: every pass. 0 or -EPROTO. */
+static int napi_poll(struct sim *s, struct sim_nic *nic)
+{
+	struct nvsc_gsim_stats st;
+	uint64_t v;
+	int n;
+
+	if (s->busy_poll)
+		return nvsc_gsim_poll(nic->g, 256) < 0 ? -EPROTO : 0;
+	if (nic->irq >= 0 && read(nic->irq, &v, sizeof(v)) == (ssize_t)sizeof(v) && !nic->napi) {
+		nic->napi = true;
+		nvsc_gsim_mask(nic->g);
+	}
+	if (!nic->napi)
+		return nvsc_gsim_poll(nic->g, 0) < 0 ? -EPROTO : 0; /* handshake steps only */
+	n = nvsc_gsim_poll(nic->g, NAPI_BUDGET);
+	if (n < 0)
+		return -EPROTO;
+	nvsc_gsim_get_stats(nic->g, &st);
+	if (n < NAPI_BUDGET && !st.pending_completions && nvsc_gsim_unmask(nic->g) == 0)
+		nic->napi = false;
+	else
+		nvsc_gsim_mask(nic->g);
+	return 0;
 }
 
 /* Polls the NICs; false when one failed for good. */
@@ -710,7 +798,7 @@ static bool poll_nics(struct sim *s)
 	for (unsigned int i = 0; i < s->n_nics; i++) {
 		struct sim_nic *nic = &s->nics[i];
 
-		if (nvsc_gsim_poll(nic->g, 256) < 0) {
+		if (napi_poll(s, nic) < 0) {
 			fprintf(stderr, "netvsc-sim: NIC %u: %s\n", i, nvsc_gsim_error(nic->g));
 			nic->failed = true;
 			return false;
@@ -824,7 +912,7 @@ static void usage(FILE *f)
 		"                  [--rate PPS] [--expect N] [--timeout S] [--gpa-direct]\n"
 		"                  [--vlan-ppi VID] [--echo] [--json] [--linger] [--start-delay "
 		"S]\n"
-		"                  [--hold] [--inject KIND] [--busy-poll]\n"
+		"                  [--hold] [--inject KIND] [--batch N] [--busy-poll]\n"
 		"A simulated VM (no KVM): its NICs' hv_netvsc-like drivers talk NVSP/RNDIS to\n"
 		"vswitchd over the vmbus-user socket. Frames leave NIC 0 for --dst (broadcast);\n"
 		"--send -1 with --duration sends for that long; --echo reflects what arrives.\n"
@@ -832,9 +920,11 @@ static void usage(FILE *f)
 		"for SIGUSR2 (then --start-delay).\n"
 		"Without traffic options it stays up (Ctrl-C ends it); --linger keeps it up after\n"
 		"the traffic too. SIGUSR1 prints the report. --inject bad-section|bad-range|\n"
-		"bad-rndis-len|ring-corrupt: NIC 0 breaks the protocol once after its "
-		"handshake.\n"
-		"--busy-poll: never nap between passes, even when idle (benchmarks).\n");
+		"bad-rndis-len|ring-corrupt|many-msgs|gpa-many-msgs: NIC 0 breaks the protocol\n"
+		"once after its handshake.\n"
+		"--batch N (1-8, default 1): up to N frames per send section, as Linux batches\n"
+		"under load. Rings are read after the NIC's interrupt, NAPI-style; --busy-poll:\n"
+		"read them on every pass and never nap, even when idle (benchmarks).\n");
 }
 
 static double parse_num(const char *opt, const char *v, double lo, double hi)
@@ -872,6 +962,7 @@ int main(int argc, char **argv)
 		{"linger", no_argument, NULL, 'L'},
 		{"inject", required_argument, NULL, 'I'},
 		{"busy-poll", no_argument, NULL, 'B'},
+		{"batch", required_argument, NULL, 'b'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -938,6 +1029,9 @@ int main(int argc, char **argv)
 		case 'B':
 			s.busy_poll = true;
 			break;
+		case 'b':
+			s.batch = (uint32_t)parse_num("batch", optarg, 1, 8);
+			break;
 		case 'W':
 			s.start_delay = parse_num("start-delay", optarg, 0, 3600);
 			break;
@@ -947,7 +1041,7 @@ int main(int argc, char **argv)
 		case 'I':
 			if (!inject_known(optarg))
 				die_usage("inject: unknown fault '%s' (bad-section, bad-range, "
-					  "bad-rndis-len, ring-corrupt)",
+					  "bad-rndis-len, ring-corrupt, many-msgs, gpa-many-msgs)",
 					  optarg);
 			s.inject = optarg;
 			break;

@@ -28,6 +28,7 @@
 #define TID_SEC	    0x20000000ull
 #define TID_GPA	    0x30000000ull
 #define TID_RAW	    0x40000000ull
+#define TID_PART    0x50000000ull /* partial copy: section << 8 | GPA slot */
 #define TID_KIND(t) ((t)&0xf0000000ull)
 
 enum gstate { G_IDLE, G_INIT, G_RECV, G_SEND, G_RNDIS, G_READY, G_FAILED };
@@ -67,6 +68,19 @@ struct nvsc_gsim {
 	uint8_t *send_used;
 	uint32_t send_in_use;
 	bool gpa_used[GPA_SLOTS];
+
+	/* Linux's multi-send data: a send section being filled with frames sent
+	 * with "more" (xmit_more), sent once full, at a frame without "more", or
+	 * by nvsc_gsim_flush(). */
+	int msd_idx; /* -1: none */
+	uint32_t msd_len, msd_count;
+	bool msd_retry;		/* its send found the ring full: sent again once woken */
+	uint32_t host_max_pkts; /* max_pkts_per_msg from RNDIS INITIALIZE */
+	uint32_t pkt_align;
+	/* transmit queue: stopped as Linux stops it (ring nearly full), woken by
+	 * a send completion */
+	bool tx_stopped;
+	uint32_t queue_sends; /* data packets sent and not completed */
 
 	uint64_t pending[PENDING_MAX];
 	uint32_t npending;
@@ -116,6 +130,8 @@ static void cfg_defaults(struct nvsc_gsim_config *c)
 		c->recv_gpadl = 0xe1e11;
 	if (!c->send_gpadl)
 		c->send_gpadl = 0xe1e12;
+	if (!c->batch)
+		c->batch = 1;
 }
 
 uint64_t nvsc_gsim_mem_needed(const struct nvsc_gsim_config *cfg)
@@ -251,12 +267,15 @@ static uint32_t gpa_range(const struct nvsc_gsim *g, uint8_t *ext, uint32_t pos,
 }
 
 /* Sends the RNDIS message at guest offset off (hlen header bytes, then
- * len - hlen data bytes) as GPA direct with one range per part. */
-static int send_gpa(struct nvsc_gsim *g, uint32_t channel, uint64_t off, uint32_t hlen,
-		    uint32_t len, uint64_t tid)
+ * len - hlen data bytes) as GPA direct with one range per part; with a send
+ * section (section != NVSP_INVALID_SECTION, section_size bytes of RNDIS
+ * messages) the ranges continue what the section holds (Linux's partial
+ * copy), and hlen is 0. */
+static int send_gpa_sec(struct nvsc_gsim *g, uint32_t channel, uint64_t off, uint32_t hlen,
+			uint32_t len, uint64_t tid, uint32_t section, uint32_t section_size)
 {
 	uint8_t ext[8 + 2 * (8 + 8 * 8)];
-	struct nvsp_gpa_hdr gh = {.range_count = hlen < len ? 2 : 1};
+	struct nvsp_gpa_hdr gh = {.range_count = hlen && hlen < len ? 2 : 1};
 	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
 	uint32_t pos;
 	struct iovec iov = {.iov_base = &m, .iov_len = NVSP_MSG_SIZE};
@@ -268,14 +287,24 @@ static int send_gpa(struct nvsc_gsim *g, uint32_t channel, uint64_t off, uint32_
 				  .iovcnt = 1};
 
 	memcpy(ext, &gh, sizeof(gh));
-	pos = gpa_range(g, ext, sizeof(gh), off, hlen);
-	if (hlen < len)
+	if (hlen && hlen < len) {
+		pos = gpa_range(g, ext, sizeof(gh), off, hlen);
 		pos = gpa_range(g, ext, pos, off + hlen, len - hlen);
+	} else {
+		pos = gpa_range(g, ext, sizeof(gh), off, len);
+	}
 	p.ext_len = (pos + 7u) & ~7u;
 	memset(ext + pos, 0, p.ext_len - pos);
 	m.u.rndis_pkt.channel_type = channel;
-	m.u.rndis_pkt.section_index = NVSP_INVALID_SECTION;
+	m.u.rndis_pkt.section_index = section;
+	m.u.rndis_pkt.section_size = section == NVSP_INVALID_SECTION ? 0 : section_size;
 	return put(g, &p);
+}
+
+static int send_gpa(struct nvsc_gsim *g, uint32_t channel, uint64_t off, uint32_t hlen,
+		    uint32_t len, uint64_t tid)
+{
+	return send_gpa_sec(g, channel, off, hlen, len, tid, NVSP_INVALID_SECTION, 0);
 }
 
 /* Sends one RNDIS message (control or data) from buf through a section or GPA. */
@@ -316,6 +345,162 @@ static int send_rndis(struct nvsc_gsim *g, uint32_t channel, const void *hdr, ui
 	return r;
 }
 
+/* ---- transmit queue and batching (Linux's netvsc_send) ------------------ */
+
+/* Linux stops a queue whose ring has less than 10% free after a send and
+ * wakes it at a send completion once over 20% is free or nothing is in flight. */
+#define RING_LOWATER 10u
+#define RING_HIWATER 20u
+
+static uint32_t out_avail_percent(struct nvsc_gsim *g)
+{
+	int64_t f = vmbus_ring_bytes_to_write(g->out);
+
+	return f <= 0 ? 0 : (uint32_t)(f * 100 / vmbus_ring_data_size(g->out));
+}
+
+static void tx_stop(struct nvsc_gsim *g)
+{
+	if (!g->tx_stopped) {
+		g->tx_stopped = true;
+		g->st.tx_stops++;
+	}
+}
+
+/* After a data packet went out: count it, stop the queue when the ring is low. */
+static void tx_sent(struct nvsc_gsim *g, uint32_t frames)
+{
+	g->st.tx_frames += frames;
+	g->st.tx_packets++;
+	g->queue_sends++;
+	if (out_avail_percent(g) < RING_LOWATER)
+		tx_stop(g);
+}
+
+static void tx_completed(struct nvsc_gsim *g)
+{
+	if (g->queue_sends)
+		g->queue_sends--;
+	if (g->tx_stopped && (out_avail_percent(g) > RING_HIWATER || g->queue_sends < 1)) {
+		g->tx_stopped = false;
+		g->st.tx_wakes++;
+	}
+}
+
+/* Sends the open batch. 0, -EAGAIN (ring full: the batch stays, the queue
+ * stops until a completion wakes it), -EPROTO. */
+static int msd_flush(struct nvsc_gsim *g)
+{
+	int r;
+
+	if (g->msd_idx < 0)
+		return 0;
+	r = send_section_msg(g, NVSP_CHANNEL_DATA, (uint32_t)g->msd_idx, g->msd_len,
+			     TID_SEC | (uint32_t)g->msd_idx);
+	g->msd_retry = r == -EAGAIN;
+	if (r == -EAGAIN)
+		tx_stop(g);
+	if (r < 0)
+		return r;
+	if (g->msd_count > 1)
+		g->st.tx_batches++;
+	tx_sent(g, g->msd_count);
+	g->msd_idx = -1;
+	g->msd_len = g->msd_count = 0;
+	return 0;
+}
+
+int nvsc_gsim_flush(struct nvsc_gsim *g)
+{
+	return g->state == G_READY ? msd_flush(g) : 0;
+}
+
+/* Copies an RNDIS data message (header hdr of hlen bytes, then the frame) to
+ * the open batch's section, padded to the host's alignment when more follow. */
+static void msd_append(struct nvsc_gsim *g, void *hdr, uint32_t hlen, const void *frame,
+		       uint32_t len, bool pad)
+{
+	uint8_t *p = g->t.mem + g->off_send + (uint64_t)g->msd_idx * g->send_sec_size + g->msd_len;
+	uint32_t total = hlen + len, padding = 0;
+	struct rndis_hdr h;
+
+	if (pad && total % g->pkt_align)
+		padding = g->pkt_align - total % g->pkt_align;
+	memcpy(&h, hdr, sizeof(h));
+	h.len = total + padding;
+	memcpy(p, &h, sizeof(h));
+	memcpy(p + sizeof(h), (const uint8_t *)hdr + sizeof(h), hlen - sizeof(h));
+	memcpy(p + hlen, frame, len);
+	memset(p + total, 0, padding);
+	g->msd_len += total + padding;
+	g->msd_count++;
+}
+
+/* Partial copy: the message's header goes into the open batch's section, its
+ * frame into a GPA slot, and both go out as one GPA-direct packet naming the
+ * section. -ENOSPC when no slot is free (the caller sends the batch alone). */
+static int msd_partial(struct nvsc_gsim *g, const void *hdr, uint32_t hlen, const void *frame,
+		       uint32_t len)
+{
+	uint8_t *sec = g->t.mem + g->off_send + (uint64_t)g->msd_idx * g->send_sec_size;
+	int slot = slot_get(g);
+	uint64_t off;
+	int r;
+
+	if (slot < 0)
+		return -ENOSPC;
+	off = g->off_gpa + (uint64_t)slot * GPA_SLOT_SIZE;
+	memcpy(sec + g->msd_len, hdr, hlen);
+	memcpy(g->t.mem + off, frame, len);
+	r = send_gpa_sec(g, NVSP_CHANNEL_DATA, off, 0, len,
+			 TID_PART | (uint32_t)g->msd_idx << 8 | (uint32_t)slot,
+			 (uint32_t)g->msd_idx, g->msd_len + hlen);
+	if (r < 0) {
+		g->gpa_used[slot] = false;
+		if (r == -EAGAIN)
+			tx_stop(g);
+		return r;
+	}
+	g->st.tx_partial++;
+	tx_sent(g, g->msd_count + 1);
+	g->msd_idx = -1;
+	g->msd_len = g->msd_count = 0;
+	return 0;
+}
+
+/* The batching decision of Linux's netvsc_send() for one data message. Returns
+ * 0 (sent or batched), 1 (not batched: the caller sends it alone), -EAGAIN,
+ * -EPROTO. */
+static int send_batched(struct nvsc_gsim *g, void *hdr, uint32_t hlen, const void *frame,
+			uint32_t len, bool more)
+{
+	uint32_t limit = g->cfg.batch < g->host_max_pkts ? g->cfg.batch : g->host_max_pkts;
+	uint32_t pktlen = hlen + len, sec = g->send_sec_size;
+	bool try_batch = g->msd_idx >= 0 && g->msd_count < limit;
+	int idx, r;
+
+	if (try_batch && g->msd_len + pktlen + g->pkt_align < sec) {
+		msd_append(g, hdr, hlen, frame, len, more && g->msd_count + 1 < limit);
+		return more && g->msd_count < limit ? 0 : msd_flush(g);
+	}
+	if (try_batch && g->msd_len + hlen < sec && len <= GPA_SLOT_SIZE) {
+		r = msd_partial(g, hdr, hlen, frame, len);
+		if (r != -ENOSPC)
+			return r;
+	}
+	r = msd_flush(g);
+	if (r < 0)
+		return r;
+	if (pktlen + g->pkt_align >= sec || !more)
+		return 1;
+	idx = section_get(g);
+	if (idx < 0)
+		return 1;
+	g->msd_idx = idx;
+	msd_append(g, hdr, hlen, frame, len, true);
+	return 0;
+}
+
 int nvsc_gsim_send(struct nvsc_gsim *g, const void *frame, uint32_t len,
 		   const struct nvsc_gsim_tx *opt)
 {
@@ -335,6 +520,8 @@ int nvsc_gsim_send(struct nvsc_gsim *g, const void *frame, uint32_t len,
 		return -ENOTCONN;
 	if (len == 0 || len > g->cfg.mtu + 18u)
 		return -EINVAL;
+	if (g->tx_stopped)
+		return -EAGAIN;
 	memset(&m, 0, sizeof(m));
 	hlen = RNDIS_HDR_SIZE + sizeof(m.p);
 	if (o.has_vlan) {
@@ -352,9 +539,20 @@ int nvsc_gsim_send(struct nvsc_gsim *g, const void *frame, uint32_t len,
 	m.h.len = hlen + len;
 	m.p.data_offset = hlen - RNDIS_HDR_SIZE;
 	m.p.data_len = len;
+	if (g->cfg.batch > 1 && !o.gpa_direct) {
+		r = send_batched(g, &m, hlen, frame, len, o.more);
+		if (r <= 0)
+			return r;
+	} else {
+		r = msd_flush(g);
+		if (r < 0)
+			return r;
+	}
 	r = send_rndis(g, NVSP_CHANNEL_DATA, &m, hlen, frame, len, o.gpa_direct, o.page_offset);
-	if (r == 0)
-		g->st.tx_frames++;
+	if (r == -EAGAIN)
+		tx_stop(g);
+	else if (r == 0)
+		tx_sent(g, 1);
 	return r;
 }
 
@@ -635,6 +833,22 @@ static int query_step(struct nvsc_gsim *g, const uint8_t *info, uint32_t ilen, u
 	}
 }
 
+/* INITIALIZE's answer: how many messages a send section may batch and their
+ * alignment, checked as Linux checks them. */
+static int init_result(struct nvsc_gsim *g, const uint8_t *msg, uint32_t len)
+{
+	struct rndis_init_cmplt c;
+
+	if (len < RNDIS_HDR_SIZE + sizeof(c))
+		return gfail(g, "short INITIALIZE completion");
+	memcpy(&c, msg + RNDIS_HDR_SIZE, sizeof(c));
+	if (c.pkt_align_shift > 12)
+		return gfail(g, "INITIALIZE completion: packet alignment");
+	g->host_max_pkts = c.max_pkts_per_msg ? c.max_pkts_per_msg : 1;
+	g->pkt_align = 1u << c.pkt_align_shift;
+	return 0;
+}
+
 /* A completion (INIT_C/QUERY_C/SET_C) of the current handshake request. */
 static int rndis_completion(struct nvsc_gsim *g, uint32_t type, const uint8_t *msg, uint32_t len)
 {
@@ -652,6 +866,9 @@ static int rndis_completion(struct nvsc_gsim *g, uint32_t type, const uint8_t *m
 	if (type == RNDIS_MSG_QUERY_C) {
 		if (query_result(g, msg, len, &info, &ilen, &status) < 0 ||
 		    query_step(g, info, ilen, status) < 0)
+			return -EPROTO;
+	} else if (type == RNDIS_MSG_INIT_C && status == RNDIS_STATUS_SUCCESS) {
+		if (init_result(g, msg, len) < 0)
 			return -EPROTO;
 	} else if (status != RNDIS_STATUS_SUCCESS) {
 		return gfail(g, type == RNDIS_MSG_INIT_C ? "RNDIS INITIALIZE failed"
@@ -792,6 +1009,12 @@ static int host_completion(struct nvsc_gsim *g, const struct vmbus_pkt *pkt)
 			section_put(g, idx);
 		else if (kind == TID_GPA && idx < GPA_SLOTS)
 			g->gpa_used[idx] = false;
+		else if (kind == TID_PART && (idx & 0xffu) < GPA_SLOTS) {
+			section_put(g, idx >> 8);
+			g->gpa_used[idx & 0xffu] = false;
+		}
+		if (kind == TID_SEC || kind == TID_GPA || kind == TID_PART)
+			tx_completed(g);
 		return 0;
 	default:
 		return gfail(g, "unexpected completion from the host");
@@ -834,6 +1057,8 @@ int nvsc_gsim_poll(struct nvsc_gsim *g, unsigned int max)
 		g->t.signal_host(g->t.ctx);
 	}
 	if (advance(g) < 0)
+		return -EPROTO;
+	if (g->msd_retry && !g->tx_stopped && msd_flush(g) == -EPROTO)
 		return -EPROTO;
 	return (int)n;
 }
@@ -904,7 +1129,7 @@ struct nvsc_gsim *nvsc_gsim_create(const struct nvsc_gsim_transport *t,
 	cfg_defaults(&c);
 	if (!t || !t->mem || !t->create_gpadl || !t->signal_host || t->gpa_base % PAGE ||
 	    c.ring_size % PAGE || c.ring_size < 2 * PAGE || c.recv_buf_size % PAGE ||
-	    c.send_buf_size % PAGE || c.mtu < 68 || c.mtu > 9000 ||
+	    c.send_buf_size % PAGE || c.mtu < 68 || c.mtu > 9000 || c.batch > 64 ||
 	    t->mem_size < nvsc_gsim_mem_needed(&c)) {
 		errno = EINVAL;
 		return NULL;
@@ -915,6 +1140,9 @@ struct nvsc_gsim *nvsc_gsim_create(const struct nvsc_gsim_transport *t,
 	g->t = *t;
 	g->cfg = c;
 	g->filter = RNDIS_FILTER_DIRECTED | RNDIS_FILTER_ALL_MULTICAST | RNDIS_FILTER_BROADCAST;
+	g->msd_idx = -1;
+	g->host_max_pkts = 1;
+	g->pkt_align = 8;
 	r = layout(g);
 	if (r < 0) {
 		nvsc_gsim_free(g);
@@ -973,4 +1201,5 @@ void nvsc_gsim_get_stats(const struct nvsc_gsim *g, struct nvsc_gsim_stats *st)
 	st->send_sections = g->send_sec_count;
 	st->send_section_size = g->send_sec_size;
 	st->send_sections_in_use = g->send_in_use;
+	st->tx_in_flight = g->queue_sends;
 }

@@ -53,6 +53,12 @@ struct nvsc_gsim_config {
 	uint32_t recv_gpadl;
 	uint32_t send_gpadl;
 	bool gpa_direct; /* send frames and control messages as GPA direct */
+	/* RNDIS data messages per send section at most (0 or 1: no batching; the
+	 * host's max_pkts_per_msg bounds it): frames sent with tx.more are
+	 * batched as Linux batches under load (xmit_more), a frame that does not
+	 * fit a batch's section goes as a partial copy (its header in the
+	 * section, its data by GPA-direct range), as Linux does. */
+	uint32_t batch;
 	/* Frames from the host (untagged). */
 	void (*rx)(void *arg, const void *frame, uint32_t len);
 	void *rx_arg;
@@ -100,16 +106,25 @@ struct nvsc_gsim_tx {
 	bool has_vlan;	 /* add an 802.1Q per-packet info */
 	uint16_t vlan_tci;
 	uint32_t page_offset; /* GPA direct: offset of the RNDIS message in its first page */
+	bool more;	      /* more frames follow at once (xmit_more): may be batched */
 };
 
 /*
  * Sends one frame (opt may be NULL): RNDIS packet message in a free send
- * section, or in scratch pages described by GPA-direct ranges. Returns 0,
- * -ENOTCONN (handshake not done), -EAGAIN (no free section/scratch slot or
- * ring full), -EINVAL (frame too big).
+ * section (batched with others when cfg.batch > 1 and opt->more), or in
+ * scratch pages described by GPA-direct ranges. Like Linux's queue, the
+ * simulator's stops when a send leaves less than 10% of the ring free or
+ * finds it full, and wakes only at a send completion from the host (over 20%
+ * free, or nothing in flight): a host that loses or withholds completions
+ * stalls it. Returns 0, -ENOTCONN (handshake not done), -EAGAIN (queue
+ * stopped, no free section/scratch slot or ring full), -EINVAL (frame too big).
  */
 int nvsc_gsim_send(struct nvsc_gsim *g, const void *frame, uint32_t len,
 		   const struct nvsc_gsim_tx *opt);
+
+/* Sends the open batch now (the frames sent with "more"). 0, -EAGAIN (ring
+ * full: sent once the queue wakes), -EPROTO. */
+int nvsc_gsim_flush(struct nvsc_gsim *g);
 
 /* Sets the RNDIS packet filter (as "ip link set down" sets 0). 0 or -errno. */
 int nvsc_gsim_set_filter(struct nvsc_gsim *g, uint32_t filter);
@@ -129,6 +144,12 @@ struct nvsc_gsim_stats {
 	uint64_t signals;	      /* doorbells rung */
 	uint64_t link_changes;	      /* status indications received */
 	uint64_t pending_completions; /* receive completions waiting for ring space */
+	uint64_t tx_batches;	      /* send sections that carried several frames */
+	uint64_t tx_partial;	      /* partial copies (section + GPA range) */
+	uint64_t tx_stops;	      /* transmit queue stopped (ring low or full) */
+	uint64_t tx_wakes;	      /* ... and woken by a completion */
+	uint64_t tx_packets;	      /* data packets sent (a batch or partial copy is one) */
+	uint32_t tx_in_flight;	      /* ... not completed yet */
 	uint32_t nvsp_version;
 	uint32_t recv_sections;
 	uint32_t recv_section_size;

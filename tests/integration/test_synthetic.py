@@ -364,6 +364,8 @@ FAULTS = {
     "bad-range": "err_range",
     "bad-rndis-len": "err_rndis_len",
     "ring-corrupt": "err_ring",
+    "many-msgs": "err_rndis_count",  # 16 RNDIS messages in a section (8 advertised)
+    "gpa-many-msgs": "err_rndis_count",  # ... in a GPA-direct range
 }
 
 

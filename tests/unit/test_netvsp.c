@@ -254,6 +254,134 @@ static void test_tx_batched_section(void **state)
 	nvsc_pair_free(p);
 }
 
+/* Frames sent with "more" as Linux batches them under load: n frames of len
+ * bytes, the last without "more" (which sends the batch). */
+static void send_batch(struct nvsc_pair *p, unsigned int n, uint32_t len, uint32_t seed)
+{
+	struct nvsc_gsim_tx tx = {.more = true};
+	uint8_t frame[1514];
+
+	for (unsigned int i = 0; i < n; i++) {
+		fill(frame, len, seed + i);
+		tx.more = i + 1 < n;
+		assert_int_equal(nvsc_gsim_send(p->g, frame, len, &tx), 0);
+	}
+}
+
+/* nvsp_poll() hands the sink at most max frames: a packet whose data messages
+ * do not fit the room left stays in the ring for the next call. */
+static void test_poll_frame_bound(void **state)
+{
+	struct nvsc_gsim_config gc = {.batch = 8};
+	struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, &gc);
+	struct nvsc_gsim_stats gs;
+	int r;
+
+	(void)state;
+	send_batch(p, 64, 64, 1); /* eight packets of eight frames */
+	nvsc_gsim_get_stats(p->g, &gs);
+	assert_int_equal(gs.tx_packets, 8);
+	assert_int_equal(gs.tx_batches, 8);
+	assert_int_equal(nvsp_poll(p->nv, &p->sink, NVSP_MAX_PKTS_PER_MSG - 1), -EINVAL);
+	assert_int_equal(nvsp_poll(p->nv, &p->sink, 12), 8); /* the second packet does not fit */
+	assert_int_equal(p->host_frames, 8);
+	assert_int_equal(nvsp_poll(p->nv, &p->sink, 32), 32);
+	assert_int_equal(p->host_frames, 40);
+	r = nvsp_poll(p->nv, &p->sink, 32);
+	assert_int_equal(r, 24);
+	assert_int_equal(nvsc_pair_pump(p, 20), 0);
+	assert_int_equal(p->host_frames, 64);
+	for (unsigned int i = 0; i < NVSC_PAIR_KEEP; i++) {
+		uint8_t want[64];
+
+		fill(want, 64, 1 + i);
+		assert_int_equal(p->host_rx[i].len, 64);
+		assert_memory_equal(p->host_rx[i].data, want, 64);
+	}
+	nvsc_gsim_get_stats(p->g, &gs);
+	assert_int_equal(gs.tx_in_flight, 0); /* every packet completed */
+	assert_int_equal(gs.send_sections_in_use, 0);
+	nvsc_pair_free(p);
+}
+
+/* Linux's partial copy: a batch's section holds the header of a frame that did
+ * not fit, whose data follow by GPA-direct range in the same packet. */
+static void test_tx_partial_copy(void **state)
+{
+	struct nvsc_gsim_config gc = {.batch = 8};
+	struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, &gc);
+	struct nvsc_gsim_stats gs;
+
+	(void)state;
+	send_batch(p, 10, 1514, 7); /* 4 in a section + the 5th partially, twice */
+	nvsc_gsim_get_stats(p->g, &gs);
+	assert_int_equal(gs.tx_partial, 2);
+	assert_int_equal(gs.tx_frames, 10);
+	assert_int_equal(nvsc_pair_pump(p, 20), 0);
+	assert_false(nvsp_failed(p->nv));
+	assert_int_equal(p->host_frames, 10);
+	for (unsigned int i = 0; i < 10; i++) {
+		uint8_t want[1514];
+
+		fill(want, 1514, 7 + i);
+		assert_int_equal(p->host_rx[i].len, 1514);
+		assert_memory_equal(p->host_rx[i].data, want, 1514);
+	}
+	nvsc_gsim_get_stats(p->g, &gs);
+	assert_int_equal(gs.tx_in_flight, 0);
+	assert_int_equal(gs.send_sections_in_use, 0);
+	nvsc_pair_free(p);
+}
+
+/* More RNDIS messages in one packet than the advertised max_pkts_per_msg: the
+ * channel fails (err_rndis_count) before any frame reaches the sink. */
+static void test_too_many_messages(void **state)
+{
+	for (int gpa = 0; gpa < 2; gpa++) {
+		struct nvsc_pair *p = ready(NVSP_VERSION_61, 1500, NULL);
+		uint8_t msgs[9 * 108];
+		uint32_t off = 0;
+
+		(void)state;
+		for (unsigned int i = 0; i <= NVSP_MAX_PKTS_PER_MSG; i++) {
+			struct rndis_hdr h = {RNDIS_MSG_PACKET, 108};
+			struct rndis_packet pk = {.data_offset = sizeof(pk), .data_len = 64};
+
+			memcpy(msgs + off, &h, sizeof(h));
+			memcpy(msgs + off + 8, &pk, sizeof(pk));
+			fill(msgs + off + 44, 64, i);
+			off += 108;
+		}
+		if (!gpa) {
+			assert_int_equal(nvsc_gsim_send_rndis_section(p->g, NVSP_CHANNEL_DATA, 0, 0,
+								      off, msgs, off),
+					 0);
+		} else {
+			struct {
+				struct nvsp_gpa_hdr h;
+				struct nvsp_gpa_range r;
+				uint64_t pfn;
+			} __attribute__((packed))
+			ext = {.h = {.range_count = 1}, .r = {.byte_count = off}};
+			struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
+			uint64_t gpa_base;
+			uint32_t room;
+
+			memcpy(nvsc_gsim_scratch(p->g, &gpa_base, &room), msgs, off);
+			ext.pfn = gpa_base / 4096;
+			m.u.rndis_pkt.section_index = NVSP_INVALID_SECTION;
+			assert_int_equal(nvsc_gsim_send_raw(p->g, VMBUS_PKT_DATA_GPA_DIRECT,
+							    VMBUS_PKT_F_COMPLETION_REQUESTED, 1,
+							    &ext, sizeof(ext), &m, NVSP_MSG_SIZE),
+					 0);
+		}
+		assert_int_equal(nvsp_poll(p->nv, &p->sink, 64), -EPROTO);
+		assert_int_equal(cnt(p, NVSP_CNT_ERR_RNDIS_COUNT), 1);
+		assert_int_equal(p->host_frames, 0);
+		nvsc_pair_free(p);
+	}
+}
+
 /* KEEPALIVE is answered; an unknown OID gets NOT_SUPPORTED, not a failure. */
 static void test_rndis_keepalive_and_unknown_oid(void **state)
 {
@@ -644,6 +772,9 @@ int main(void)
 		cmocka_unit_test(test_gpa_direct_handshake),
 		cmocka_unit_test(test_tx_sink_drop),
 		cmocka_unit_test(test_tx_batched_section),
+		cmocka_unit_test(test_poll_frame_bound),
+		cmocka_unit_test(test_tx_partial_copy),
+		cmocka_unit_test(test_too_many_messages),
 		cmocka_unit_test(test_rndis_keepalive_and_unknown_oid),
 		cmocka_unit_test(test_rx_burst),
 		cmocka_unit_test(test_rx_too_big),
