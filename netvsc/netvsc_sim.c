@@ -10,7 +10,7 @@
  *              [--name NAME] [--send N|--duration S] [--size BYTES] [--dst MAC]
  *              [--rate PPS] [--expect N] [--timeout S] [--gpa-direct] [--vlan-ppi VID]
  *              [--echo] [--json] [--linger] [--start-delay S] [--hold] [--inject KIND]
- *              [--batch N] [--busy-poll]
+ *              [--batch N] [--window W] [--busy-poll]
  *
  * Frames go out of NIC 0 to --dst (default broadcast); every NIC counts what
  * it receives. Exit status: 0 when --expect frames arrived (or none were
@@ -28,6 +28,12 @@
  * a budget of 64 packets, unmask and look again); its transmit queue stops when the ring runs
  * low and wakes at a send completion; --batch N packs up to N frames per send section under
  * load (xmit_more), with Linux's partial copies. --busy-poll reads the rings on every pass.
+ *
+ * --window W makes the traffic TCP-like, in both directions: every NIC sends data frames (NIC 0
+ * to --dst, the others to NIC 0) with at most W of them unacknowledged; a NIC answers the data
+ * it received with cumulative 60-byte ACK frames (EtherType 0x88b6) on every pass; a sender
+ * whose window stayed full for 200 ms without an ACK forgets what is outstanding (a lost
+ * frame: its retransmission timeout).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -86,6 +92,9 @@ struct sim_nic {
 	int doorbell;		/* our copy of the doorbell eventfd, -1 before the first open */
 	char failure[VMBUS_USER_MSG_LEN_SIM];
 	uint64_t rx, rx_bytes, rx_test; /* rx_test: frames of the sim's EtherType 0x88b5 */
+	/* --window: data sent, acknowledged by the peer, received and not acknowledged yet */
+	uint64_t data_tx, acked, ack_due, acks_tx, rto;
+	double last_ack;
 };
 
 struct sim {
@@ -106,7 +115,7 @@ struct sim {
 	uint64_t expect, tx, tx_busy;
 	bool tx_failed; /* the driver refused a frame (too big for the MTU) */
 	bool gpa_direct, echo, json, linger, busy_poll;
-	uint32_t batch;
+	uint32_t batch, window;
 	int vlan_ppi;
 	const char *inject;
 	bool injected;
@@ -293,8 +302,18 @@ static void rx_cb(void *arg, const void *frame, uint32_t len)
 	nic->rx++;
 	nic->rx_bytes += len;
 	if (len >= 14 && ((const uint8_t *)frame)[12] == 0x88 &&
-	    ((const uint8_t *)frame)[13] == 0xb5)
+	    ((const uint8_t *)frame)[13] == 0xb5) {
 		nic->rx_test++;
+		nic->ack_due++;
+	}
+	if (s->window && len >= 22 && ((const uint8_t *)frame)[12] == 0x88 &&
+	    ((const uint8_t *)frame)[13] == 0xb6) {
+		uint64_t n;
+
+		memcpy(&n, (const uint8_t *)frame + 14, sizeof(n));
+		nic->acked = nic->acked + n > nic->data_tx ? nic->data_tx : nic->acked + n;
+		nic->last_ack = now_s();
+	}
 	if (s->echo && len >= 14) {
 		uint8_t out[9216];
 
@@ -599,6 +618,66 @@ static bool send_some(struct sim *s, double t0, double t)
 	return true;
 }
 
+/* --window: one NIC's pass: a cumulative ACK for the data it received, then data while its
+ * window has room. False when the NIC could not send (queue stopped). */
+static bool window_nic(struct sim *s, struct sim_nic *nic, const uint8_t dst[6], bool data,
+		       double t)
+{
+	struct nvsc_gsim_tx opt = {0};
+	uint8_t f[9216] = {0};
+	uint32_t room;
+
+	memcpy(f, dst, 6);
+	memcpy(f + 6, nic->mac, 6);
+	if (nic->ack_due) {
+		f[12] = 0x88;
+		f[13] = 0xb6;
+		memcpy(f + 14, &nic->ack_due, sizeof(nic->ack_due));
+		if (nvsc_gsim_send(nic->g, f, 60, NULL) < 0)
+			return false;
+		nic->ack_due = 0;
+		nic->acks_tx++;
+	}
+	if (!data)
+		return true;
+	if (nic->data_tx - nic->acked >= s->window && t - nic->last_ack > 0.2) {
+		nic->acked = nic->data_tx; /* retransmission timeout: forget the lost ones */
+		nic->last_ack = t;
+		nic->rto++;
+	}
+	room = (uint32_t)(s->window - (nic->data_tx - nic->acked));
+	f[12] = 0x88;
+	f[13] = 0xb5;
+	for (uint32_t i = 0; i < room; i++) {
+		opt.more = i + 1 < room;
+		memcpy(f + 14, &nic->data_tx, sizeof(nic->data_tx));
+		if (nvsc_gsim_send(nic->g, f, s->size, &opt) < 0) {
+			nvsc_gsim_flush(nic->g);
+			s->tx_busy++;
+			return false;
+		}
+		nic->data_tx++;
+		s->tx++;
+	}
+	return true;
+}
+
+/* --window: every NIC's pass; false when sending is finished. */
+static bool send_window(struct sim *s, double t0, double t)
+{
+	bool more = !((s->send >= 0 && s->tx >= (uint64_t)s->send) ||
+		      (s->duration > 0 && t - t0 >= s->duration));
+
+	for (unsigned int i = 0; i < s->n_nics; i++) {
+		struct sim_nic *nic = &s->nics[i];
+
+		if (nic->last_ack == 0)
+			nic->last_ack = t;
+		window_nic(s, nic, i == 0 ? s->dst : s->nics[0].mac, more, t);
+	}
+	return more;
+}
+
 /* ---- fault injection ---- */
 
 /* A valid-looking RNDIS data message header for a 64-byte frame, with len in h.len. */
@@ -747,13 +826,15 @@ static void report(struct sim *s, double elapsed, bool ok)
 		       ", \"tx_batches\": %" PRIu64 ", \"tx_partial\": %" PRIu64
 		       ", \"tx_stops\": %" PRIu64 ", \"tx_wakes\": %" PRIu64
 		       ", \"tx_packets\": %" PRIu64 ", \"tx_in_flight\": %u"
-		       ", \"ready\": %s, \"failure\": \"",
+		       ", \"data_tx\": %" PRIu64 ", \"acked\": %" PRIu64 ", \"acks_tx\": %" PRIu64
+		       ", \"rto\": %" PRIu64 ", \"ready\": %s, \"failure\": \"",
 		       i ? ", " : "", s->nics[i].port, m[0], m[1], m[2], m[3], m[4], m[5],
 		       s->nics[i].rx, s->nics[i].rx_bytes, st.nvsp_version, st.link_changes,
 		       st.link_up ? "true" : "false", s->nics[i].failed ? "true" : "false",
 		       s->nics[i].rx_test, st.tx_frames, st.tx_completions, st.rx_ctrl_msgs,
 		       st.tx_batches, st.tx_partial, st.tx_stops, st.tx_wakes, st.tx_packets,
-		       st.tx_in_flight, nvsc_gsim_ready(s->nics[i].g) ? "true" : "false");
+		       st.tx_in_flight, s->nics[i].data_tx, s->nics[i].acked, s->nics[i].acks_tx,
+		       s->nics[i].rto, nvsc_gsim_ready(s->nics[i].g) ? "true" : "false");
 		json_str(s->nics[i].failure);
 		printf("\"}");
 	}
@@ -873,7 +954,7 @@ static int run(struct sim *s)
 		if (t0 > 0 && go && t1 == 0)
 			t1 = t + s->start_delay;
 		if (t1 > 0 && sending && t >= t1)
-			sending = send_some(s, t1, t);
+			sending = s->window ? send_window(s, t1, t) : send_some(s, t1, t);
 		if (t0 > 0 && !sending && !s->linger && rx_total(s) >= s->expect &&
 		    (s->expect || s->send != 0 || s->duration > 0)) {
 			/* let the last completions drain (the host took every frame) */
@@ -912,7 +993,8 @@ static void usage(FILE *f)
 		"                  [--rate PPS] [--expect N] [--timeout S] [--gpa-direct]\n"
 		"                  [--vlan-ppi VID] [--echo] [--json] [--linger] [--start-delay "
 		"S]\n"
-		"                  [--hold] [--inject KIND] [--batch N] [--busy-poll]\n"
+		"                  [--hold] [--inject KIND] [--batch N] [--window W] "
+		"[--busy-poll]\n"
 		"A simulated VM (no KVM): its NICs' hv_netvsc-like drivers talk NVSP/RNDIS to\n"
 		"vswitchd over the vmbus-user socket. Frames leave NIC 0 for --dst (broadcast);\n"
 		"--send -1 with --duration sends for that long; --echo reflects what arrives.\n"
@@ -924,7 +1006,10 @@ static void usage(FILE *f)
 		"once after its handshake.\n"
 		"--batch N (1-8, default 1): up to N frames per send section, as Linux batches\n"
 		"under load. Rings are read after the NIC's interrupt, NAPI-style; --busy-poll:\n"
-		"read them on every pass and never nap, even when idle (benchmarks).\n");
+		"read them on every pass and never nap, even when idle (benchmarks).\n"
+		"--window W: TCP-like both ways: each NIC sends data (NIC 0 to --dst, the others "
+		"to\n"
+		"NIC 0) with at most W frames unacknowledged; the receivers answer with ACKs.\n");
 }
 
 static double parse_num(const char *opt, const char *v, double lo, double hi)
@@ -963,6 +1048,7 @@ int main(int argc, char **argv)
 		{"inject", required_argument, NULL, 'I'},
 		{"busy-poll", no_argument, NULL, 'B'},
 		{"batch", required_argument, NULL, 'b'},
+		{"window", required_argument, NULL, 'w'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1031,6 +1117,9 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			s.batch = (uint32_t)parse_num("batch", optarg, 1, 8);
+			break;
+		case 'w':
+			s.window = (uint32_t)parse_num("window", optarg, 1, 4096);
 			break;
 		case 'W':
 			s.start_delay = parse_num("start-delay", optarg, 0, 3600);
