@@ -781,8 +781,12 @@ static int build(struct vmm_vm *vm, char *err, size_t errlen)
 	unsigned i, max;
 	int rc;
 
-	/* files and sizes first: their errors are the user's, and need no KVM */
+	/* files, sizes and the console first: their errors are the user's, and
+	 * need no KVM (a host without /dev/kvm still names them) */
 	rc = load_guest(vm, err, errlen);
+	if (rc < 0)
+		return rc;
+	rc = create_devices(vm, err, errlen);
 	if (rc < 0)
 		return rc;
 	rc = kvm_setup(vm, err, errlen);
@@ -794,9 +798,6 @@ static int build(struct vmm_vm *vm, char *err, size_t errlen)
 		     vm->ncpus, max);
 		return -E2BIG;
 	}
-	rc = create_devices(vm, err, errlen);
-	if (rc < 0)
-		return rc;
 	vm->vcpus = calloc(vm->ncpus, sizeof(*vm->vcpus));
 	if (!vm->vcpus)
 		return -ENOMEM;
