@@ -25,6 +25,10 @@
 #                            last lines, returns 0; 1 when there is none
 #   hvnet_console_tail VM     the last lines of a console (stdin) that say
 #                            something, each prefixed "console VM: "
+#   hvnet_portable_build     builds vswitchd, vswitchctl and vmm without
+#                            -march=native (the sandbox's emulated CPU lacks
+#                            what it may use) into build-portable/ and
+#                            prints that directory; its log on failure
 
 # Decides once per process (exported, so child scripts reuse the answer).
 hvnet_vm_detect() {
@@ -141,4 +145,17 @@ hvnet_vm_fault() {
 		return 0
 	done
 	return 1
+}
+
+hvnet_portable_build() {
+	local p=$HVNET_TOP/build-portable log
+	log=$(mktemp /tmp/hvnet-portable-build.XXXXXX)
+	if ! { [ -f "$p/build.ninja" ] || meson setup "$p" "$HVNET_TOP" -Dnative=false -Dtests=false; } >"$log" 2>&1 ||
+		! ninja -C "$p" vswitch/vswitchd cli/vswitchctl vmm/vmm >>"$log" 2>&1; then
+		tail -30 "$log" >&2
+		rm -f "$log"
+		return 1
+	fi
+	rm -f "$log"
+	echo "$p"
 }
