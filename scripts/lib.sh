@@ -69,3 +69,17 @@ hvnet_build() {
 	ninja -C "$HVNET_BUILD" >/tmp/hvnet-ninja.log 2>&1 ||
 		{ grep -E 'error|FAILED' -A3 /tmp/hvnet-ninja.log | head -60 >&2; die "build failed (log: /tmp/hvnet-ninja.log)"; }
 }
+
+# Runs CMD ARGS until it succeeds, for at most SECONDS; on time out says what
+# it waited for (WHAT) on stderr and returns 1.
+hvnet_wait() { # SECONDS WHAT CMD...
+	local t=$1 end=$((SECONDS + $1)) what=$2
+	shift 2
+	until "$@" >/dev/null 2>&1; do
+		if [ $SECONDS -ge $end ]; then
+			printf 'timeout: %s: not within %s s\n' "$what" "$t" >&2
+			return 1
+		fi
+		sleep 0.2
+	done
+}
