@@ -953,7 +953,8 @@ static int run(struct sim *s)
 		}
 		if (t0 > 0 && go && t1 == 0)
 			t1 = t + s->start_delay;
-		if (t1 > 0 && sending && t >= t1)
+		/* --window: ACKs go on after the data (the peer's last frames want theirs) */
+		if (t1 > 0 && (sending || s->window) && t >= t1)
 			sending = s->window ? send_window(s, t1, t) : send_some(s, t1, t);
 		if (t0 > 0 && !sending && !s->linger && rx_total(s) >= s->expect &&
 		    (s->expect || s->send != 0 || s->duration > 0)) {

@@ -13,6 +13,7 @@ a busy-polling datapath and again with --idle-sleep. And TCP-like traffic
 (window-limited both ways, cumulative ACKs) between two NICs: every data
 frame arrives once and is acknowledged."""
 
+import contextlib
 import os
 import signal
 import time
@@ -63,12 +64,29 @@ def settled(vs, ports):
     raise Failure("port counters never settled")
 
 
-def exchange(label, extra, size):
-    """size 64: eight frames to a send section and VMBus packet; 1514: four fit
-    a 6 KiB section, the fifth of a batch is a partial copy."""
+@contextlib.contextmanager
+def session(label, extra):
+    """A vswitchd and the list of sims the caller starts on it; at the end every
+    sim still listed must exit 0 on SIGTERM."""
     vs = Vswitchd(extra=extra)
     sims, ok = [], False
     try:
+        yield vs, sims
+        while sims:
+            rc, rep = sims[0].stop()
+            sims.pop(0)
+            check(rc == 0 and rep["ok"], f"{label}: sim {rep['name']} exits 0")
+        ok = True
+    finally:
+        for x in sims:
+            x.kill()
+        vs.close(ok)
+
+
+def exchange(label, extra, size):
+    """size 64: eight frames to a send section and VMBus packet; 1514: four fit
+    a 6 KiB section, the fifth of a batch is a partial copy."""
+    with session(label, extra) as (vs, sims):
         vs.ctl("switch", "add", "p", "--type", "private")
         others = other_ports(vs)
         for me, peer in (("a", "b"), ("b", "a")):
@@ -126,23 +144,12 @@ def exchange(label, extra, size):
               f"{label}: qpcap replayed its {PCAP_FRAMES} frames on the same lcore meanwhile")
         check(vs.proc.poll() is None and vs.ctl("status") is not None,
               f"{label}: vswitchd alive and answering")
-        for s in sims:
-            rc, rep = s.stop()
-            check(rc == 0 and rep["ok"], f"{label}: sim {rep['name']} exits 0")
-        sims = []
-        ok = True
-    finally:
-        for s in sims:
-            s.kill()
-        vs.close(ok)
 
 
 def tcp_like(label, extra):
     """Window-limited both ways (netvsc-sim --window, cumulative ACKs) between two NICs
     of one VM: every data frame arrives and is acknowledged, none is given up as lost."""
-    vs = Vswitchd(extra=extra)
-    sims, ok = [], False
-    try:
+    with session(label, extra) as (vs, sims):
         vs.ctl("switch", "add", "p", "--type", "private")
         sims.append(Sim(vs, "t", [f"p,mac={MACS['a']}", f"p,mac={MACS['b']}"], "--linger",
                         "--batch", 8, "--size", 1514, "--window", 128, "--send", N,
@@ -165,14 +172,6 @@ def tcp_like(label, extra):
               f"{label}: TCP-like, window 128 both ways: {n0['data_tx']} + {n1['data_tx']} "
               f"data frames, each received once and acknowledged ({n0['acks_tx']} + "
               f"{n1['acks_tx']} ACKs), none given up as lost")
-        rc, rep = t.stop()
-        check(rc == 0 and rep["ok"], f"{label}: sim exits 0")
-        sims = []
-        ok = True
-    finally:
-        for x in sims:
-            x.kill()
-        vs.close(ok)
 
 
 def main():
