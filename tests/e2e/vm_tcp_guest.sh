@@ -64,9 +64,12 @@ phase 1 vmvm 1 4 $MB16
 if [ $me = 1 ]; then
 	phase 2 sh -c "hvnet-tcp recv 5201 4 400 & r=\$!; hvnet-tcp send 10.0.1.1 5202 4 $((MB16 / 4)) 3 400; s=\$?; wait \$r; exit \$((s | \$?))"
 fi
-# 3: VM <-> VM, 16 MiB per direction, while a takes its interface down for
+# 3: VM <-> VM, 16 MiB per direction, while the host kills and restarts
+# vswitchd under it
+phase 3 vmvm 3 2 $MB8
+# 4: VM <-> VM, 16 MiB per direction, while a takes its interface down for
 # 3 s and up again once 4 MiB arrived
-if [ $me = 1 ] && [ "${hvnet_from:-1}" -le 3 ]; then
+if [ $me = 1 ] && [ "${hvnet_from:-1}" -le 4 ]; then
 	(
 		rx0=$(cat /sys/class/net/"$e0"/statistics/rx_bytes)
 		while [ $(($(cat /sys/class/net/"$e0"/statistics/rx_bytes) - rx0)) -lt 4194304 ]; do sleep 0.2; done
@@ -77,8 +80,5 @@ if [ $me = 1 ] && [ "${hvnet_from:-1}" -le 3 ]; then
 		echo "HVNET-LINK up"
 	) &
 fi
-phase 3 vmvm 3 2 $MB8
-# 4: VM <-> VM, 16 MiB per direction, while the host kills and restarts
-# vswitchd under it
 phase 4 vmvm 4 2 $MB8
 echo HVNET-TCP-ALL-DONE

@@ -9,10 +9,10 @@
 #   2  a <-> the host (vs-lan, internal switch): 4 connections each way, 16
 #      MiB per direction (the host's end runs in the sandbox's own kernel,
 #      whose emulation faults most under load)
-#   3  a <-> b, 2 connections each way, 16 MiB per direction, while a's
-#      interface goes down for 3 s and up again
-#   4  a <-> b, the same, while vswitchd is killed and restarted under the
-#      transfer (the new one busy-polls: no --idle-sleep)
+#   3  a <-> b, 2 connections each way, 16 MiB per direction, while vswitchd
+#      is killed and restarted under the transfer (the new one busy-polls:
+#      no --idle-sleep)
+#   4  a <-> b, the same, while a's interface goes down for 3 s and up again
 # The guests run tests/e2e/vm_tcp_guest.sh; each phase's verdict lines are
 # read from their consoles. Under load the emulated machine of the sandbox
 # triple-faults guests now and then (hvnet_vm_fault): the VMs are then
@@ -178,8 +178,30 @@ run_phase() { # N: 0 done (checks recorded), 2 a fault cut it short
 		host_tcp send "$tmp/host-send"
 		;;
 	3)
-		phase "3: a <-> b, 2 connections each way, while a's interface goes down and up"
+		phase "3: a <-> b while vswitchd is killed and restarted"
+		# both guests begin (b may still be finishing phase 2), then 4 MiB flow
+		for v in "$alog" "$blog"; do
+			wait_log "$v" "^HVNET-PHASE 3 begin" 420
+			[ $? = 2 ] && return 2
+		done
+		rx0=$(port_rx a-nic0)
+		if ! hvnet_wait 300 "4 MiB of phase 3 through a-nic0" moved_since a-nic0 "$rx0" 4194304; then
+			faulted && return 2
+			bad "phase 3 did not get going: a-nic0 rx_bytes $rx0 then $(port_rx a-nic0)"
+		fi
+		kill -KILL "$vpid"
+		wait "$vpid" 2>/dev/null
+		echo "vswitchd killed mid-transfer; starting one that busy-polls"
+		start_vswitchd || bad "vswitchd did not come back"
 		wait_phase 3 420 a b
+		r=$?
+		[ $r = 2 ] && return 2
+		check_phase a "$alog" 3 "VM <-> VM across a vswitchd restart"
+		check_phase b "$blog" 3 "VM <-> VM across a vswitchd restart"
+		;;
+	4)
+		phase "4: a <-> b, 2 connections each way, while a's interface goes down and up"
+		wait_phase 4 420 a b
 		r=$?
 		[ $r = 2 ] && return 2
 		if clean "$alog" | grep -q "^HVNET-LINK up"; then
@@ -187,30 +209,8 @@ run_phase() { # N: 0 done (checks recorded), 2 a fault cut it short
 		else
 			bad "a's link flap did not happen"
 		fi
-		check_phase a "$alog" 3 "VM <-> VM across a link flap"
-		check_phase b "$blog" 3 "VM <-> VM across a link flap"
-		;;
-	4)
-		phase "4: a <-> b while vswitchd is killed and restarted"
-		# both guests begin (b may still be finishing phase 3), then 4 MiB flow
-		for v in "$alog" "$blog"; do
-			wait_log "$v" "^HVNET-PHASE 4 begin" 420
-			[ $? = 2 ] && return 2
-		done
-		rx0=$(port_rx a-nic0)
-		if ! hvnet_wait 300 "4 MiB of phase 4 through a-nic0" moved_since a-nic0 "$rx0" 4194304; then
-			faulted && return 2
-			bad "phase 4 did not get going: a-nic0 rx_bytes $rx0 then $(port_rx a-nic0)"
-		fi
-		kill -KILL "$vpid"
-		wait "$vpid" 2>/dev/null
-		echo "vswitchd killed mid-transfer; starting one that busy-polls"
-		start_vswitchd || bad "vswitchd did not come back"
-		wait_phase 4 420 a b
-		r=$?
-		[ $r = 2 ] && return 2
-		check_phase a "$alog" 4 "VM <-> VM across a vswitchd restart"
-		check_phase b "$blog" 4 "VM <-> VM across a vswitchd restart"
+		check_phase a "$alog" 4 "VM <-> VM across a link flap"
+		check_phase b "$blog" 4 "VM <-> VM across a link flap"
 		;;
 	esac
 	return 0
