@@ -124,15 +124,32 @@ check_phase() { # VM LOG PHASE WHAT
 		bad "$4: guest $1: recv $r send $s"
 	fi
 }
+# A guest the emulated machine stopped: in the sandbox, its heartbeat lost for
+# over 10 s (a guest stuck in hvnet's NIC still answers its heartbeat).
+hung() { # VM
+	[ "${HVNET_VM_MODE:-}" = sandbox ] || return 1
+	[ "$(vs --json vm show "$1" | jq -r .heartbeat)" = lost-contact ] || return 1
+	sleep 10
+	[ "$(vs --json vm show "$1" | jq -r .heartbeat)" = lost-contact ]
+}
 # Waits for PHASE to end in the VMs: 0, 1 (time out: a failure), 2 (a fault).
 wait_phase() { # PHASE SECONDS VM...
-	local v log r
+	local v w log r
 	for v in "${@:3}"; do
 		[ "$v" = a ] && log=$alog || log=$blog
 		wait_log "$log" "^HVNET-PHASE $1 end" "$2"
 		r=$?
 		[ $r = 2 ] && return 2
-		[ $r = 1 ] && { bad "phase $1: guest $v did not finish in $2 s"; return 1; }
+		if [ $r = 1 ]; then
+			for w in a b; do
+				if hung $w; then
+					fault="guest $w stopped answering its heartbeat in phase $1"
+					return 2
+				fi
+			done
+			bad "phase $1: guest $v did not finish in $2 s"
+			return 1
+		fi
 	done
 	return 0
 }
