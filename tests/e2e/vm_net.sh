@@ -75,6 +75,7 @@ while attempt=$((attempt + 1)); do
 		why=$(hvnet_emulator_fault "$res") || why=
 		break
 	fi
+	grep -q '^FAIL' "$res" && break # a failed check is not the emulation's
 	why=$(hvnet_emulator_fault "$res") || break
 	last=$(sed -n 's/^phase-done: \([0-9]*\)$/\1/p' "$res" | tail -1)
 	[ -z "$last" ] || from=$((last + 1))

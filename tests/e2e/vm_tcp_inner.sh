@@ -137,7 +137,8 @@ wait_phase() { # PHASE SECONDS VM...
 	local v w log r
 	for v in "${@:3}"; do
 		[ "$v" = a ] && log=$alog || log=$blog
-		wait_log "$log" "^HVNET-PHASE $1 end" "$2"
+		# the whole line: the serial console writes it a byte at a time
+		wait_log "$log" "^HVNET-PHASE $1 end rc=[0-9]" "$2"
 		r=$?
 		[ $r = 2 ] && return 2
 		if [ $r = 1 ]; then
