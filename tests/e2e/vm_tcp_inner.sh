@@ -166,16 +166,21 @@ host_tcp() { # ROLE FILE ARGS...: the host's end of phase 2
 	fi
 }
 
+# Waits for VM <-> VM phase N in both guests and checks both: 0, or 2 (a fault).
+vmvm_phase() { # N WHAT
+	wait_phase "$1" 420 a b
+	[ $? = 2 ] && return 2
+	check_phase a "$alog" "$1" "$2"
+	check_phase b "$blog" "$1" "$2"
+	return 0
+}
+
 run_phase() { # N: 0 done (checks recorded), 2 a fault cut it short
 	local r hr hs
 	case $1 in
 	1)
 		phase "1: a <-> b, 4 connections each way, 64 MiB per direction, both at once"
-		wait_phase 1 420 a b
-		r=$?
-		[ $r = 2 ] && return 2
-		check_phase a "$alog" 1 "VM <-> VM"
-		check_phase b "$blog" 1 "VM <-> VM"
+		vmvm_phase 1 "VM <-> VM" || return 2
 		;;
 	2)
 		phase "2: a <-> host vNIC, 4 connections each way, 16 MiB per direction"
@@ -211,24 +216,16 @@ run_phase() { # N: 0 done (checks recorded), 2 a fault cut it short
 		wait "$vpid" 2>/dev/null
 		echo "vswitchd killed mid-transfer; starting one that busy-polls"
 		start_vswitchd || bad "vswitchd did not come back"
-		wait_phase 3 420 a b
-		r=$?
-		[ $r = 2 ] && return 2
-		check_phase a "$alog" 3 "VM <-> VM across a vswitchd restart"
-		check_phase b "$blog" 3 "VM <-> VM across a vswitchd restart"
+		vmvm_phase 3 "VM <-> VM across a vswitchd restart" || return 2
 		;;
 	4)
 		phase "4: a <-> b, 2 connections each way, while a's interface goes down and up"
-		wait_phase 4 420 a b
-		r=$?
-		[ $r = 2 ] && return 2
+		vmvm_phase 4 "VM <-> VM across a link flap" || return 2
 		if clean "$alog" | grep -q "^HVNET-LINK up"; then
 			ok "a took its interface down for 3 s mid-transfer and up again"
 		else
 			bad "a's link flap did not happen"
 		fi
-		check_phase a "$alog" 4 "VM <-> VM across a link flap"
-		check_phase b "$blog" 4 "VM <-> VM across a link flap"
 		;;
 	esac
 	return 0
