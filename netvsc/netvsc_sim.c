@@ -691,17 +691,29 @@ static uint32_t rndis_pkt_hdr(uint8_t *buf, uint32_t len)
 	return (uint32_t)(sizeof(h) + sizeof(p) + 64);
 }
 
-/* More RNDIS data messages in one packet than the advertised 8: 16 minimum-size messages in a
- * send section, or in a GPA-direct range of a scratch page. */
-static int inject_many(struct sim_nic *nic, bool gpa)
+/* A GPA-direct SEND_RNDIS_PKT of len bytes from the start of page pfn (no section). */
+static int send_gpa_page(struct sim_nic *nic, uint64_t pfn, uint32_t len, uint64_t tid)
 {
 	struct {
 		struct nvsp_gpa_hdr h;
 		struct nvsp_gpa_range r;
 		uint64_t pfn;
-	} __attribute__((packed)) ext = {.h = {.range_count = 1}};
+	} __attribute__((packed))
+	ext = {.h = {.range_count = 1}, .r = {.byte_count = len}, .pfn = pfn};
 	struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
-	uint8_t buf[16 * 128] = {0}, *scratch;
+
+	m.u.rndis_pkt.channel_type = NVSP_CHANNEL_DATA;
+	m.u.rndis_pkt.section_index = NVSP_INVALID_SECTION;
+	return nvsc_gsim_send_raw(nic->g, VMBUS_PKT_DATA_GPA_DIRECT,
+				  VMBUS_PKT_F_COMPLETION_REQUESTED, tid, &ext, sizeof(ext), &m,
+				  NVSP_MSG_SIZE);
+}
+
+/* More RNDIS data messages in one packet than the advertised 8: 16 minimum-size messages in a
+ * send section, or in a GPA-direct range of a scratch page. */
+static int inject_many(struct sim_nic *nic, bool gpa)
+{
+	uint8_t buf[16 * 128] = {0};
 	uint32_t total = 0, room;
 	uint64_t base;
 
@@ -714,15 +726,8 @@ static int inject_many(struct sim_nic *nic, bool gpa)
 	if (!gpa)
 		return nvsc_gsim_send_rndis_section(nic->g, NVSP_CHANNEL_DATA, 0, 0, total, buf,
 						    total);
-	scratch = nvsc_gsim_scratch(nic->g, &base, &room);
-	memcpy(scratch, buf, total);
-	ext.r.byte_count = total;
-	ext.pfn = base / PAGE;
-	m.u.rndis_pkt.channel_type = NVSP_CHANNEL_DATA;
-	m.u.rndis_pkt.section_index = NVSP_INVALID_SECTION;
-	return nvsc_gsim_send_raw(nic->g, VMBUS_PKT_DATA_GPA_DIRECT,
-				  VMBUS_PKT_F_COMPLETION_REQUESTED, 0x2badull, &ext, sizeof(ext),
-				  &m, NVSP_MSG_SIZE);
+	memcpy(nvsc_gsim_scratch(nic->g, &base, &room), buf, total);
+	return send_gpa_page(nic, base / PAGE, total, 0x2badull);
 }
 
 /* NIC 0 breaks the protocol once: 0, -EINVAL (unknown kind), or the send error. */
@@ -743,22 +748,8 @@ static int inject(struct sim *s)
 		((struct rndis_hdr *)buf)->len = 0x100000;
 		return nvsc_gsim_send_rndis_section(nic->g, NVSP_CHANNEL_DATA, 0, 0, len, buf, len);
 	}
-	if (!strcmp(s->inject, "bad-range")) { /* a GPA-direct page outside guest memory */
-		struct {
-			struct nvsp_gpa_hdr h;
-			struct nvsp_gpa_range r;
-			uint64_t pfn;
-		} __attribute__((packed)) ext = {.h = {.range_count = 1},
-						 .r = {.byte_count = len},
-						 .pfn = s->mem_size / PAGE + 1000};
-		struct nvsp_msg m = {.type = NVSP_MSG1_SEND_RNDIS_PKT};
-
-		m.u.rndis_pkt.channel_type = NVSP_CHANNEL_DATA;
-		m.u.rndis_pkt.section_index = NVSP_INVALID_SECTION;
-		return nvsc_gsim_send_raw(nic->g, VMBUS_PKT_DATA_GPA_DIRECT,
-					  VMBUS_PKT_F_COMPLETION_REQUESTED, 0x1badull, &ext,
-					  sizeof(ext), &m, NVSP_MSG_SIZE);
-	}
+	if (!strcmp(s->inject, "bad-range")) /* a GPA-direct page outside guest memory */
+		return send_gpa_page(nic, s->mem_size / PAGE + 1000, len, 0x1badull);
 	if (!strcmp(s->inject, "many-msgs") || !strcmp(s->inject, "gpa-many-msgs"))
 		return inject_many(nic, !strcmp(s->inject, "gpa-many-msgs"));
 	if (!strcmp(s->inject, "ring-corrupt")) { /* write index past the ring's data area */
